@@ -1,0 +1,81 @@
+/**
+ * One failure type for everything a user can get wrong or the world can do
+ * to us (bad YAML, a cycle, a stage exiting non-zero, a corrupt cache object).
+ * Reporters render it; the engine only creates it. `span` points into the
+ * file that was wrong so the CLI can print `pipeline.yaml:5:13` and a squiggle.
+ */
+export type FailureKind =
+  | 'yaml-syntax'
+  | 'schema'
+  | 'undefined-var'
+  | 'unknown-stage-type'
+  | 'bad-params'
+  | 'cycle'
+  | 'duplicate-out'
+  | 'path-outside-repo'
+  | 'missing-dep'
+  | 'unknown-stage'
+  | 'corrupt-lock'
+  | 'corrupt-cache'
+  | 'exit-non-zero'
+  | 'killed'
+  | 'stage-error'
+  | 'item-errors'
+  | 'missing-out'
+  | 'dependency-failed'
+  | 'busy'
+  | 'io'
+  | 'backend-missing'
+  | 'usage'
+  | 'internal';
+
+/** A position in a file, 1-based line and column, as `yaml`'s LineCounter gives. */
+export interface Span {
+  file: string;
+  line: number;
+  col: number;
+  /** Length of the offending text on that line, for the squiggle (default 1). */
+  length?: number;
+}
+
+export interface Failure {
+  kind: FailureKind;
+  /** One sentence saying what is wrong, naming the file or stage. */
+  message: string;
+  /** What the user can do about it. */
+  hint?: string;
+  span?: Span;
+  /** Stage instance the failure belongs to, if any. */
+  stage?: string;
+  /** File the failure is about when there is no position (an image, a cache object). */
+  file?: string;
+  /** Last lines a failing process wrote to stderr. */
+  stderrTail?: string[];
+  /** Nested failures (several bad items in a per-item stage, several schema errors). */
+  causes?: Failure[];
+}
+
+export function failure(kind: FailureKind, message: string, extra: Omit<Failure, 'kind' | 'message'> = {}): Failure {
+  return { kind, message, ...extra };
+}
+
+/**
+ * A thrown wrapper for code paths deep inside async helpers where threading a
+ * Result through every frame would obscure the logic. Caught and unwrapped at
+ * the stage-run boundary; anything else thrown there is a bug ('internal').
+ */
+export class FailureError extends Error {
+  constructor(readonly failure: Failure) {
+    super(failure.message);
+    this.name = 'FailureError';
+  }
+}
+
+/** Converts anything thrown into a Failure; non-FailureErrors are 'internal' with their stack kept. */
+export function toFailure(e: unknown, stage?: string): Failure {
+  if (e instanceof FailureError) return stage && !e.failure.stage ? { ...e.failure, stage } : e.failure;
+  const msg = e instanceof Error ? e.message : String(e);
+  const f = failure('internal', msg, stage ? { stage } : {});
+  if (e instanceof Error && e.stack) f.stderrTail = e.stack.split('\n').slice(0, 12);
+  return f;
+}

@@ -1,0 +1,72 @@
+/**
+ * The typed pipeline after parsing, validation and expansion of vars,
+ * foreach and matrix: what the planner, scheduler and reporters work on.
+ * All paths are repo-relative, POSIX separators, normalised, no trailing slash.
+ */
+import type { Span } from './failure.ts';
+
+export interface OutDecl {
+  path: string;
+  /** false: not stored in the cache (e.g. huge scratch outputs); still tracked. */
+  cache: boolean;
+  span?: Span;
+}
+
+/**
+ * Per-item mapping: every file below `in` matching `glob` is one item; each
+ * item's outputs land below `out`. The engine caches items one by one by
+ * (stage code, params, item path, item content hash).
+ */
+export interface MapDecl {
+  in: string;
+  out: string;
+  /** picomatch glob relative to `in`; default all files. */
+  glob: string;
+  span?: Span;
+}
+
+export interface Resources {
+  /** CPU slots this stage occupies in the scheduler (default 1). */
+  cpu: number;
+  /** GPUs it needs; > 0 makes it a GPU stage that runs in its own child process. */
+  gpu: number;
+}
+
+export interface StageInstance {
+  /** Unique instance name, e.g. `train@dark` or `evaluate@bright-dark`. */
+  name: string;
+  /** The entry in pipeline.yaml it was expanded from, e.g. `train`. */
+  template: string;
+  /** For foreach/matrix expansions, the bound values (`{item: 'dark'}` or `{set: 'dark', test: 'bright'}`). */
+  bindings: Record<string, string>;
+  kind: 'uses' | 'cmd';
+  /** Built-in stage name (kind 'uses'). */
+  uses?: string;
+  /** Shell command (kind 'cmd'), vars already interpolated. */
+  cmd?: string;
+  deps: string[];
+  outs: OutDecl[];
+  /** Metrics JSON files: outputs too, but small and shown by `pipe metrics`. */
+  metrics: string[];
+  params: Record<string, unknown>;
+  map?: MapDecl;
+  resources: Resources;
+  /** Environment variables added for cmd stages. */
+  env: Record<string, string>;
+  /** Working directory for cmd stages, repo-relative (default repo root). */
+  wdir: string;
+  /** Position of the stage's entry in pipeline.yaml, for errors. */
+  span?: Span;
+  /** Positions of individual fields (`deps.0`, `params.lr`, `outs.1`), for errors. */
+  spans: Record<string, Span>;
+}
+
+export interface Pipeline {
+  /** Absolute path of the repo root (the folder holding pipeline.yaml). */
+  root: string;
+  /** Absolute path of pipeline.yaml. */
+  file: string;
+  vars: Record<string, unknown>;
+  /** Stage instances in file order (expansions in order of their lists). */
+  stages: StageInstance[];
+}

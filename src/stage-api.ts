@@ -1,0 +1,103 @@
+/**
+ * The interface every built-in stage under `stages/` implements. A stage reads
+ * its inputs, writes its outputs where `ctx.path()` says (a temp folder the
+ * engine moves into place on success), and reports progress. It never touches
+ * the cache, the lock or the final output paths: the engine owns those.
+ */
+import type { ZodType } from 'zod';
+import type { Progress } from './events.ts';
+
+/** Paths a stage reads and writes, derived from its params (all repo-relative). */
+export interface StageIO {
+  deps: string[];
+  outs: string[];
+  metrics: string[];
+  /** For per-item stages: the folder whose files are the items, and where their outputs go. */
+  map?: { in: string; out: string; glob?: string };
+}
+
+export interface StageContext<P> {
+  /** Instance name, e.g. `train@dark`. */
+  stage: string;
+  params: P;
+  /** Absolute repo root. */
+  root: string;
+  /**
+   * Absolute path for a repo-relative path. Paths at or below a declared out
+   * (or metric) resolve into the stage's temp output folder; others into the repo.
+   */
+  path(rel: string): string;
+  /** Private folder that survives failed runs of the same stage key (checkpoints, resumable state). */
+  workDir: string;
+  progress(p: Progress): void;
+  log(line: string): void;
+  /** Aborted on Ctrl-C or when the runner gives up; long loops should check it. */
+  signal: AbortSignal;
+  /** GPU ids this stage was given (also in CUDA_VISIBLE_DEVICES); empty on CPU. */
+  gpus: string[];
+  /** CPU slots the scheduler granted; a stage may use this many threads. */
+  threads: number;
+}
+
+export interface ItemContext<P> {
+  stage: string;
+  params: P;
+  root: string;
+  /** Absolute path of this item's input file. */
+  input: string;
+  /** Input path relative to `map.in`, POSIX separators (e.g. `sub/x.jpg`). */
+  rel: string;
+  /**
+   * Empty folder for this item's outputs. Its layout mirrors the final output
+   * folder (`map.out`): write `<stem>.png` here and it appears as `map.out/<stem>.png`.
+   */
+  outDir: string;
+  /** Absolute path of another repo-relative input (never an output). */
+  path(rel: string): string;
+  log(line: string): void;
+}
+
+/** JSON-serialisable data. */
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** What an item returns: a small JSON summary kept in the item cache and handed to `reduce`. */
+export interface ItemResult {
+  summary?: Json;
+}
+
+interface StageCommon<P> {
+  name: string;
+  description: string;
+  /** zod schema of the params, with defaults: parsing `{}` gives the documented defaults. */
+  params: ZodType<P>;
+  /** Inputs and outputs implied by the params. */
+  io(params: P): StageIO;
+  /** CPU slots and GPUs wanted (default cpu 1, gpu 0). */
+  resources?(params: P): { cpu?: number; gpu?: number };
+}
+
+export interface WholeStage<P = any> extends StageCommon<P> {
+  kind: 'whole';
+  /** Run in a child process even without a GPU (heavy memory, native libraries). */
+  isolate?: boolean;
+  run(ctx: StageContext<P>): Promise<void>;
+}
+
+export interface PerItemStage<P = any> extends StageCommon<P> {
+  kind: 'per-item';
+  /** Process one input file; must depend only on that file and the params. */
+  processItem(ctx: ItemContext<P>): Promise<ItemResult>;
+  /**
+   * Runs after all items (cached or not) with their summaries, sorted by rel;
+   * writes aggregate outputs such as metrics. Must be cheap: it runs every time
+   * any item changed.
+   */
+  reduce?(ctx: StageContext<P>, items: { rel: string; summary: Json | undefined }[]): Promise<void>;
+}
+
+export type Stage<P = any> = WholeStage<P> | PerItemStage<P>;
+
+/** Helper for stage modules: `export default defineStage({...})` keeps P inferred. */
+export function defineStage<P>(stage: Stage<P>): Stage<P> {
+  return stage;
+}
