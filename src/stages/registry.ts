@@ -40,36 +40,59 @@ function stagesRuntimeDir(root: string): { dir: string; ext: string } {
   return { dir: path.join(root, 'stages'), ext: '.ts' };
 }
 
-async function listSources(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const abs = path.join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await listSources(abs)));
-    else if (/\.(ts|tsx|js|mjs|json|glsl|py)$/.test(entry.name) && !entry.name.endsWith('.test.ts')) out.push(abs);
+const IMPORT_RE = /(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|new URL\(\s*['"](\.{1,2}\/[^'"]+)['"]/g;
+
+/**
+ * The stage's own source files: its index and everything it reaches through
+ * relative imports (static, dynamic, or `new URL('./worker.ts', ...)`), so a
+ * change to shared code reruns exactly the stages that use it.
+ */
+async function listSources(entry: string): Promise<string[]> {
+  const seen = new Set<string>();
+  const queue = [entry];
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (seen.has(file) || !existsSync(file)) continue;
+    seen.add(file);
+    const text = await readFile(file, 'utf8');
+    for (const m of text.matchAll(IMPORT_RE)) {
+      const spec = m[1] ?? m[2] ?? m[3];
+      if (!spec) continue;
+      const target = path.resolve(path.dirname(file), spec);
+      // Sources import `.ts`; a `.js` specifier in a .ts file means the .ts beside it.
+      queue.push(existsSync(target) ? target : target.replace(/\.js$/, '.ts'));
+    }
   }
-  return out.sort();
+  return [...seen].sort();
 }
 
 let loaded: Promise<Map<string, BuiltinStage>> | undefined;
 
-/** Loads every built-in stage once per process. */
+async function loadFrom(srcDir: string, runDir: string, exts: string[], map: Map<string, BuiltinStage>): Promise<void> {
+  for (const entry of await readdir(srcDir, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name === 'lib') continue;
+    const modulePath = exts.map((ext) => path.join(runDir, entry.name, `index${ext}`)).find((p) => existsSync(p));
+    if (!modulePath) continue;
+    const mod = (await import(pathToFileURL(modulePath).href)) as { default?: Stage };
+    if (!mod.default) throw new Error(`${modulePath} must export a default stage`);
+    const sourceEntry = ['.ts', '.js', '.mjs'].map((ext) => path.join(srcDir, entry.name, `index${ext}`)).find((p) => existsSync(p))!;
+    map.set(mod.default.name, { stage: mod.default, modulePath, sourceFiles: await listSources(sourceEntry) });
+  }
+}
+
+/**
+ * Loads every built-in stage once per process, then the stages in the
+ * folders of PIPE_STAGES_PATH (colon-separated; each holds `<name>/index.ts`
+ * or `.js`), which may add stages or replace built-ins of the same name.
+ */
 export function loadBuiltins(): Promise<Map<string, BuiltinStage>> {
   loaded ??= (async () => {
     const root = packageRoot();
-    const srcDir = path.join(root, 'stages');
     const { dir: runDir, ext } = stagesRuntimeDir(root);
     const map = new Map<string, BuiltinStage>();
-    // `lib/` holds code shared by stages; every stage's code hash includes it
-    // because any stage may import from it.
-    const libSources = existsSync(path.join(srcDir, 'lib')) ? await listSources(path.join(srcDir, 'lib')) : [];
-    for (const entry of await readdir(srcDir, { withFileTypes: true })) {
-      if (!entry.isDirectory() || entry.name === 'lib') continue;
-      const modulePath = path.join(runDir, entry.name, `index${ext}`);
-      if (!existsSync(modulePath)) continue;
-      const mod = (await import(pathToFileURL(modulePath).href)) as { default?: Stage };
-      if (!mod.default) throw new Error(`stages/${entry.name}/index must export a default stage`);
-      const own = await listSources(path.join(srcDir, entry.name));
-      map.set(mod.default.name, { stage: mod.default, modulePath, sourceFiles: [...own, ...libSources] });
+    await loadFrom(path.join(root, 'stages'), runDir, [ext], map);
+    for (const dir of (process.env.PIPE_STAGES_PATH ?? '').split(path.delimiter).filter(Boolean)) {
+      await loadFrom(path.resolve(dir), path.resolve(dir), ['.js', '.mjs', '.ts'], map);
     }
     return map;
   })();
@@ -80,6 +103,8 @@ export function loadBuiltins(): Promise<Map<string, BuiltinStage>> {
 export async function readStageSources(b: BuiltinStage): Promise<{ file: string; text: string }[]> {
   const root = packageRoot();
   return Promise.all(
-    b.sourceFiles.map(async (f) => ({ file: path.relative(root, f).split(path.sep).join('/'), text: await readFile(f, 'utf8') })),
+    // Paths relative to the package root keep keys equal across machines;
+    // stages from PIPE_STAGES_PATH are named by their absolute path instead.
+    b.sourceFiles.map(async (f) => ({ file: (f.startsWith(root) ? path.relative(root, f) : f).split(path.sep).join('/'), text: await readFile(f, 'utf8') })),
   );
 }

@@ -1,0 +1,77 @@
+/**
+ * On-disk JSON of the cache's manifests and records. Reading never throws:
+ * anything damaged or of the wrong shape reads as null, which the planner
+ * treats as a cache miss (a rerun, never a wrong result).
+ */
+import { isDigest } from '../hash/digest.ts';
+import type { ManifestEntry } from '../hash/tree.ts';
+import type { ItemRecord, OutRecord, RunRecord } from './store.ts';
+
+/** Compact manifest: `{"v":1,"files":[[path,hash,size],...]}` (a 10,000-file folder is ~400 KB). */
+export function serializeManifest(m: ManifestEntry[]): string {
+  return JSON.stringify({ v: 1, files: m.map((e) => [e.path, e.hash, e.size]) });
+}
+
+function parseJson(text: string | null): unknown {
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isSize = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+function manifestEntries(v: unknown): ManifestEntry[] | null {
+  if (!Array.isArray(v)) return null;
+  const out: ManifestEntry[] = [];
+  for (const e of v) {
+    // Accepts the compact tuple form and the object form (item records use the latter).
+    const [p, h, s] = Array.isArray(e) ? e : isObj(e) ? [e.path, e.hash, e.size] : [];
+    if (typeof p !== 'string' || !p || !isDigest(h) || !isSize(s)) return null;
+    out.push({ path: p, hash: h, size: s });
+  }
+  return out;
+}
+
+export function parseManifest(text: string | null): ManifestEntry[] | null {
+  const j = parseJson(text);
+  if (!isObj(j) || j.v !== 1) return null;
+  return manifestEntries(j.files);
+}
+
+function outRecord(v: unknown): OutRecord | null {
+  if (!isObj(v) || (v.kind !== 'file' && v.kind !== 'dir') || !isDigest(v.hash) || !isSize(v.size)) return null;
+  const r: OutRecord = { kind: v.kind, hash: v.hash, size: v.size };
+  if (v.files !== undefined) {
+    if (!isSize(v.files)) return null;
+    r.files = v.files;
+  }
+  return r;
+}
+
+export function parseRunRecord(text: string | null): RunRecord | null {
+  const j = parseJson(text);
+  if (!isObj(j) || typeof j.stage !== 'string' || !isObj(j.outs) || typeof j.durationMs !== 'number' || typeof j.createdAt !== 'string') {
+    return null;
+  }
+  const outs: Record<string, OutRecord> = {};
+  for (const [k, v] of Object.entries(j.outs)) {
+    const r = outRecord(v);
+    if (!r) return null;
+    outs[k] = r;
+  }
+  return { stage: j.stage, outs, durationMs: j.durationMs, createdAt: j.createdAt };
+}
+
+export function parseItemRecord(text: string | null): ItemRecord | null {
+  const j = parseJson(text);
+  if (!isObj(j) || typeof j.createdAt !== 'string') return null;
+  const files = manifestEntries(j.files);
+  if (!files) return null;
+  const rec: ItemRecord = { files, createdAt: j.createdAt };
+  if (j.summary !== undefined) rec.summary = j.summary;
+  return rec;
+}

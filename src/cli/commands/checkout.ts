@@ -1,0 +1,56 @@
+/**
+ * `pipe checkout [stage...]`: puts the outputs that pipeline.lock records back
+ * from the cache, e.g. after `git checkout` of another experiment's commit.
+ */
+import path from 'node:path';
+import type { CliIO } from '../io.ts';
+import { EXIT } from '../io.ts';
+import { printFailures } from '../errors.ts';
+import { openSession } from '../../run/session.ts';
+import { selectStages } from '../../graph.ts';
+import { hashPath } from '../../hash/tree.ts';
+import type { Failure } from '../../failure.ts';
+
+export async function checkoutCommand(io: CliIO, targets: string[], f: { file?: string }): Promise<number> {
+  const session = await openSession({ cwd: io.cwd, ...(f.file ? { file: f.file } : {}) });
+  if (!session.ok) {
+    printFailures(io, session.error);
+    return EXIT.usage;
+  }
+  const s = session.value;
+  const selected = targets.length ? selectStages(s.graph, targets, { upstream: false }) : { ok: true as const, value: s.graph.order };
+  if (!selected.ok) {
+    printFailures(io, [selected.error]);
+    return EXIT.usage;
+  }
+  const failures: Failure[] = [];
+  let restored = 0;
+  let same = 0;
+  for (const name of selected.value) {
+    const entry = s.lock.stages[name];
+    if (!entry) {
+      io.stderr.write(`${name}: not in pipeline.lock, nothing to check out (run it with \`pipe run ${name}\`)\n`);
+      continue;
+    }
+    for (const [rel, out] of Object.entries(entry.outs)) {
+      const abs = path.join(s.root, rel);
+      const cur = await hashPath(abs, { statCache: s.statCache });
+      if (cur?.hash === out.hash) {
+        same++;
+        continue;
+      }
+      const r = await s.store.restorePath({ kind: out.files === undefined ? 'file' : 'dir', hash: out.hash }, abs);
+      if (!r.ok) {
+        failures.push({ ...r.error, stage: name, hint: r.error.hint ?? `run \`pipe run ${name}\` to recompute it` });
+        continue;
+      }
+      await hashPath(abs, { statCache: s.statCache });
+      restored++;
+      io.stdout.write(`restored ${rel} (${name})\n`);
+    }
+  }
+  await s.statCache.save();
+  io.stdout.write(`${restored} output(s) restored, ${same} already as recorded\n`);
+  printFailures(io, failures);
+  return failures.length ? EXIT.failed : EXIT.ok;
+}

@@ -1,0 +1,44 @@
+/** `pipe metrics [--json]`: all metrics files as a table, one row per stage instance. */
+import type { CliIO } from '../io.ts';
+import { EXIT } from '../io.ts';
+import { printFailures } from '../errors.ts';
+import { openSession } from '../../run/session.ts';
+import { collectMetrics, type MetricsRow } from '../../metrics/collect.ts';
+import { formatTable } from '../../report/format-table.ts';
+
+function cell(v: number | string | boolean | undefined): string {
+  if (v === undefined) return '-';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toPrecision(4);
+  return String(v);
+}
+
+/** Wide table when the columns fit a terminal, else one line per (stage, metric). */
+export function metricsTable(rows: MetricsRow[]): string {
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r.values)))];
+  if (keys.length <= 6) {
+    return formatTable(
+      ['stage', ...keys],
+      rows.map((r) => [r.stage, ...keys.map((k) => cell(r.values[k]))]),
+      { align: ['left', ...keys.map(() => 'right' as const)] },
+    );
+  }
+  return formatTable(
+    ['stage', 'metric', 'value'],
+    rows.flatMap((r) => Object.entries(r.values).map(([k, v]) => [r.stage, k, cell(v)])),
+    { align: ['left', 'left', 'right'] },
+  );
+}
+
+export async function metricsCommand(io: CliIO, f: { file?: string; json: boolean }): Promise<number> {
+  const session = await openSession({ cwd: io.cwd, ...(f.file ? { file: f.file } : {}) });
+  if (!session.ok) {
+    printFailures(io, session.error);
+    return EXIT.usage;
+  }
+  const rows = await collectMetrics(session.value.graph, session.value.root);
+  if (f.json) io.stdout.write(JSON.stringify(rows) + '\n');
+  else if (rows.length === 0) io.stdout.write('no metrics yet: run `pipe run` first\n');
+  else io.stdout.write(metricsTable(rows) + '\n');
+  for (const r of rows) if (r.error) io.stderr.write(`warning: ${r.error}\n`);
+  return EXIT.ok;
+}

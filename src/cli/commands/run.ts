@@ -1,0 +1,78 @@
+/** `pipe run [stage...] [--force] [--dry-run] [--jobs N] [--gpus LIST] [--keep-going] [--json] [--no-wait]` */
+import os from 'node:os';
+import type { CliIO } from '../io.ts';
+import { EXIT, readSource } from '../io.ts';
+import { printFailures } from '../errors.ts';
+import { openSession } from '../../run/session.ts';
+import { selectStages } from '../../graph.ts';
+import { detectGpus } from '../../exec/gpus.ts';
+import { runPipeline } from '../../run/runner.ts';
+import { createReporter } from '../../report/create.ts';
+
+export interface RunFlags {
+  file?: string;
+  force: boolean;
+  dryRun: boolean;
+  jobs?: string;
+  gpus?: string;
+  keepGoing: boolean;
+  json: boolean;
+  wait: boolean;
+}
+
+export async function runCommand(io: CliIO, targets: string[], f: RunFlags): Promise<number> {
+  const session = await openSession({ cwd: io.cwd, ...(f.file ? { file: f.file } : {}) });
+  if (!session.ok) {
+    printFailures(io, session.error);
+    return EXIT.usage;
+  }
+  const s = session.value;
+  const selected = targets.length ? selectStages(s.graph, targets) : { ok: true as const, value: s.graph.order };
+  if (!selected.ok) {
+    printFailures(io, [selected.error]);
+    return EXIT.usage;
+  }
+  let forced = new Set<string>();
+  if (f.force) {
+    const own = targets.length ? selectStages(s.graph, targets, { upstream: false }) : { ok: true as const, value: s.graph.order };
+    if (own.ok) forced = new Set(own.value);
+  }
+  const jobs = f.jobs === undefined ? os.availableParallelism() : Number(f.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    printFailures(io, [{ kind: 'usage', message: `--jobs must be a whole number of at least 1, not '${f.jobs}'` }]);
+    return EXIT.usage;
+  }
+  const gpus = await detectGpus(f.gpus);
+  const reporter = createReporter({ json: f.json, stdout: io.stdout, stderr: io.stderr, readSource, cwd: io.cwd, env: io.env });
+
+  // First Ctrl-C: stop starting stages, kill running ones, put outputs back,
+  // write the lock for what finished. A second one leaves at once.
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT.interrupted);
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await runPipeline(s, {
+      names: selected.value,
+      forced,
+      dryRun: f.dryRun,
+      jobs,
+      gpus,
+      keepGoing: f.keepGoing,
+      wait: f.wait,
+      reporter,
+      signal: abort.signal,
+    });
+    await reporter.close?.();
+    if (abort.signal.aborted) return EXIT.interrupted;
+    return result.failures.length ? EXIT.failed : EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,20 @@
+/** The process entry of `pipe` (bin/pipe.js imports it); main() itself is importable by tests. */
+import type { CliIO } from './io.ts';
+import { EXIT } from './io.ts';
+import { main } from './main.ts';
+import { printFailures } from './errors.ts';
+import { toFailure } from '../failure.ts';
+
+async function entry(): Promise<void> {
+  const io: CliIO = { cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr, env: process.env };
+  let code: number;
+  try {
+    code = await main(process.argv.slice(2), io);
+  } catch (e) {
+    printFailures(io, [{ ...toFailure(e), hint: 'this is a bug in pipe; please report it with the output above' }]);
+    code = EXIT.failed;
+  }
+  process.exitCode = code;
+}
+
+await entry();

@@ -1,0 +1,109 @@
+/**
+ * The `pipe` command line. Parses arguments, runs one command, and turns any
+ * bug that escaped as an exception into a message at this one boundary.
+ */
+import { parseArgs } from 'node:util';
+import type { CliIO } from './io.ts';
+import { EXIT } from './io.ts';
+
+const HELP = `pipe — a cached, parallel pipeline runner for computer-vision experiments
+
+Usage: pipe <command> [options]
+
+Commands:
+  run [stage...]       run stages whose inputs, params or code changed (and their upstream)
+      --force            run even if up to date       --dry-run      show the plan only
+      --jobs N           parallel CPU slots (default: number of cores)
+      --gpus LIST        GPU ids, e.g. 0,1 (default: nvidia-smi -L, else none; 'none' for none)
+      --keep-going       run what does not depend on a failure
+      --no-wait          refuse instead of waiting when another run holds the repo
+  status [stage...]    every stage as up to date / stale / never run, and why
+  dag                  the stage graph (--mermaid or --dot for diagrams)
+  metrics              all metrics files as a table
+  checkout [stage...]  put the outputs recorded in pipeline.lock back from the cache
+  gc                   remove cache objects nothing refers to (--dry-run, --keep-days N)
+
+Global options:
+  -f, --file FILE      pipeline file (default: pipeline.yaml in this or a parent folder)
+  --json               machine-readable output (JSON lines for run)
+  -h, --help           this help        --version   print the version
+`;
+
+const OPTIONS = {
+  file: { type: 'string', short: 'f' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+  version: { type: 'boolean', default: false },
+  force: { type: 'boolean', default: false },
+  'dry-run': { type: 'boolean', default: false },
+  jobs: { type: 'string', short: 'j' },
+  gpus: { type: 'string' },
+  'keep-going': { type: 'boolean', short: 'k', default: false },
+  'no-wait': { type: 'boolean', default: false },
+  mermaid: { type: 'boolean', default: false },
+  dot: { type: 'boolean', default: false },
+  'keep-days': { type: 'string' },
+} as const;
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    io.stderr.write(`pipe: ${(e as Error).message}\nRun 'pipe --help' for usage.\n`);
+    return EXIT.usage;
+  }
+  const { values: v, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (v.version) {
+    const { packageRoot } = await import('../stages/registry.ts');
+    const { readFile } = await import('node:fs/promises');
+    const pkg = JSON.parse(await readFile(`${packageRoot()}/package.json`, 'utf8')) as { version: string };
+    io.stdout.write(`pipe ${pkg.version}\n`);
+    return EXIT.ok;
+  }
+  if (v.help || !command) {
+    (command || v.help ? io.stdout : io.stderr).write(HELP);
+    return v.help ? EXIT.ok : EXIT.usage;
+  }
+  const file = v.file;
+  const common = file ? { file } : {};
+  switch (command) {
+    case 'run': {
+      const { runCommand } = await import('./commands/run.ts');
+      return runCommand(io, rest, {
+        ...common,
+        force: v.force,
+        dryRun: v['dry-run'],
+        ...(v.jobs !== undefined ? { jobs: v.jobs } : {}),
+        ...(v.gpus !== undefined ? { gpus: v.gpus } : {}),
+        keepGoing: v['keep-going'],
+        json: v.json,
+        wait: !v['no-wait'],
+      });
+    }
+    case 'status': {
+      const { statusCommand } = await import('./commands/status.ts');
+      return statusCommand(io, rest, { ...common, json: v.json });
+    }
+    case 'dag': {
+      const { dagCommand } = await import('./commands/dag.ts');
+      return dagCommand(io, { ...common, format: v.mermaid ? 'mermaid' : v.dot ? 'dot' : 'text' });
+    }
+    case 'metrics': {
+      const { metricsCommand } = await import('./commands/metrics.ts');
+      return metricsCommand(io, { ...common, json: v.json });
+    }
+    case 'checkout': {
+      const { checkoutCommand } = await import('./commands/checkout.ts');
+      return checkoutCommand(io, rest, common);
+    }
+    case 'gc': {
+      const { gcCommand } = await import('./commands/gc.ts');
+      return gcCommand(io, { ...common, dryRun: v['dry-run'], ...(v['keep-days'] !== undefined ? { keepDays: v['keep-days'] } : {}) });
+    }
+    default:
+      io.stderr.write(`pipe: unknown command '${command}'\nRun 'pipe --help' for usage.\n`);
+      return EXIT.usage;
+  }
+}

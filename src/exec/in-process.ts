@@ -1,0 +1,28 @@
+/**
+ * The cheapest executor: call the stage's `run` in the runner's own process.
+ * This is the one boundary where a stage's throw becomes a Failure.
+ */
+import type { Progress } from '../events.ts';
+import { failure, toFailure, type Failure } from '../failure.ts';
+import type { WholeStage } from '../stage-api.ts';
+import { err, ok, type Result } from '../util/result.ts';
+import { makeStageContext, type StageInit } from './stage-init.ts';
+
+/** Runs a whole stage in this process; a thrown FailureError gives its failure, any other throw an 'internal' one. */
+export async function runStageInProcess(
+  stage: WholeStage,
+  init: StageInit,
+  o: { signal: AbortSignal; onProgress(p: Progress): void; onLog(line: string): void },
+): Promise<Result<void, Failure>> {
+  if (o.signal.aborted) return err(failure('killed', `stage ${init.stage} not started: the run was interrupted`, { stage: init.stage }));
+  const ctx = makeStageContext(init, { progress: o.onProgress, log: o.onLog, signal: o.signal });
+  try {
+    await stage.run(ctx);
+    return ok(undefined);
+  } catch (e) {
+    // A stage that stops because it saw the abort usually throws an AbortError;
+    // report that as the interruption it is, not as a bug.
+    if (o.signal.aborted) return err(failure('killed', `stage ${init.stage} was interrupted`, { stage: init.stage }));
+    return err(toFailure(e, init.stage));
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * One `pipe run` per repository at a time: two runs writing the same outputs,
+ * cache entries and pipeline.lock would corrupt each other's view.
+ *
+ * The lock is `<repo>/.pipe/run.lock` holding the owner's pid, hostname, start
+ * time, command and a random token. It is created atomically (a complete temp
+ * file hard-linked into place, which fails if the lock exists, like O_EXCL but
+ * never showing a half-written file; O_EXCL where hard links are unsupported).
+ * A lock whose pid is dead on this host is taken over: the taker renames it to
+ * a private name (only one taker's rename can succeed) and checks that what it
+ * moved is the stale lock it inspected before deleting it.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { failure, type Failure } from '../failure.ts';
+import { err, ok, type Result } from '../util/result.ts';
+
+export const LOCK_FILE = 'run.lock';
+const POLL_MS = 200;
+
+export interface LockInfo {
+  pid: number;
+  hostname: string;
+  startedAt: string;
+  command: string;
+  token: string;
+  /** Kernel start time of `pid` (Linux), so a recycled pid is not mistaken for the holder. */
+  procStart?: string;
+}
+
+export interface RepoLockOptions {
+  /** Wait (poll) for a live holder to finish instead of failing with 'busy'. */
+  wait: boolean;
+  /** Give up waiting after this long ('busy'); default: wait forever. */
+  timeoutMs?: number;
+  /** Called once when we start waiting, with the holder's pid. */
+  onWait?(holderPid: number): void;
+}
+
+/** Whether `pid` is a running process on this host (EPERM: exists but belongs to someone else). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Start time of `pid` in clock ticks since boot (field 22 of /proc/<pid>/stat); undefined off Linux or when gone. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the process that wrote `holder` still runs on this host. */
+function holderAlive(holder: LockInfo): boolean {
+  if (!pidAlive(holder.pid)) return false;
+  if (holder.procStart === undefined) return true;
+  const now = processStartTime(holder.pid);
+  return now === undefined || now === holder.procStart;
+}
+
+async function readLock(file: string): Promise<{ raw: string; info: LockInfo | undefined } | undefined> {
+  let raw: string;
+  try {
+    raw = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    const info = JSON.parse(raw) as LockInfo;
+    return { raw, info: typeof info?.pid === 'number' ? info : undefined };
+  } catch {
+    return { raw, info: undefined };
+  }
+}
+
+/** Creates `file` with `content` only if it does not exist; false if it does. */
+async function createExclusive(file: string, content: string): Promise<boolean> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, content);
+  try {
+    await link(tmp, file);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw e;
+    // No hard links on this filesystem: plain O_EXCL.
+    try {
+      await writeFile(file, content, { flag: 'wx' });
+      return true;
+    } catch (e2) {
+      if ((e2 as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e2;
+    }
+  } finally {
+    await unlink(tmp).catch(() => {});
+  }
+}
+
+/**
+ * Removes the lock at `file` if it still is exactly `staleRaw`. Renaming is
+ * atomic, so of several processes taking over the same stale lock only one
+ * moves it; one that moved a fresh lock instead (created by a faster taker
+ * in between) puts it back.
+ */
+async function takeOver(file: string, staleRaw: string): Promise<void> {
+  const grave = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.stale`;
+  try {
+    await rename(file, grave);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else took it
+    throw e;
+  }
+  const moved = await readFile(grave, 'utf8').catch(() => undefined);
+  if (moved === staleRaw) {
+    await unlink(grave).catch(() => {});
+    return;
+  }
+  // We moved a live lock: restore it (link fails only if yet another lock appeared, which then stands).
+  await link(grave, file).catch(() => {});
+  await unlink(grave).catch(() => {});
+}
+
+function busy(file: string, holder: LockInfo | undefined, waited: boolean): Failure {
+  const who = holder
+    ? `pid ${holder.pid}${holder.hostname !== os.hostname() ? ` on ${holder.hostname}` : ''}, started ${holder.startedAt}${holder.command ? `: ${holder.command}` : ''}`
+    : 'a process that is still writing the lock file';
+  return failure('busy', `another pipe run holds ${file} (${who})${waited ? ' and did not finish in time' : ''}`, {
+    file,
+    hint: holder
+      ? `wait for it to finish (\`tail --pid=${holder.pid} -f /dev/null\`) or run again with --wait to queue behind it`
+      : 'run again with --wait to queue behind it',
+  });
+}
+
+/**
+ * Takes the repo's run lock. Fails with 'busy' when a live process holds it
+ * (unless `wait`), takes over a lock left by a dead process, and returns a
+ * `release` that removes the lock only if it is still ours.
+ */
+export async function acquireRepoLock(pipeDir: string, o: RepoLockOptions): Promise<Result<{ release(): Promise<void> }, Failure>> {
+  const file = path.join(pipeDir, LOCK_FILE);
+  const info: LockInfo = {
+    pid: process.pid,
+    hostname: os.hostname(),
+    startedAt: new Date().toISOString(),
+    command: process.argv.slice(1).join(' '),
+    token: randomBytes(8).toString('hex'),
+    procStart: processStartTime(process.pid),
+  };
+  const content = JSON.stringify(info, null, 2) + '\n';
+  const deadline = o.timeoutMs !== undefined ? Date.now() + o.timeoutMs : Infinity;
+  let waiting = false;
+  // An unreadable lock (being written by a non-linking taker, or garbage) is
+  // only declared stale after it stayed the same for this long.
+  let unreadableSince: { raw: string; at: number } | undefined;
+
+  try {
+    await mkdir(pipeDir, { recursive: true });
+    for (;;) {
+      if (await createExclusive(file, content)) {
+        return ok({
+          release: async () => {
+            const now = await readLock(file).catch(() => undefined);
+            if (now?.info?.token === info.token) await unlink(file).catch(() => {});
+          },
+        });
+      }
+      const held = await readLock(file);
+      if (!held) continue; // released between our attempt and the read: try again
+      const holder = held.info;
+      let stale = false;
+      if (holder) {
+        stale = holder.hostname === os.hostname() && !holderAlive(holder);
+      } else if (unreadableSince?.raw === held.raw) {
+        stale = Date.now() - unreadableSince.at > 5000;
+      } else {
+        unreadableSince = { raw: held.raw, at: Date.now() };
+      }
+      if (stale) {
+        await takeOver(file, held.raw);
+        continue;
+      }
+      if (!o.wait || Date.now() >= deadline) return err(busy(file, holder, waiting));
+      if (!waiting) {
+        waiting = true;
+        if (holder) o.onWait?.(holder.pid);
+      }
+      await new Promise((r) => setTimeout(r, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))));
+    }
+  } catch (e) {
+    return err(failure('io', `cannot take the run lock ${file}: ${(e as Error).message}`, { file, hint: 'check that the .pipe folder is writable' }));
+  }
+}

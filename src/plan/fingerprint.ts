@@ -1,0 +1,51 @@
+/**
+ * A stage key: the hash of one canonical record (wireit fingerprint habit).
+ * The instance name is deliberately left out, so renaming a stage in
+ * pipeline.yaml does not rerun it; the output paths are in, because the run
+ * cache maps a key to the hashes of those paths.
+ */
+import type { StageInstance } from '../model.ts';
+import { hashRecord, type Digest } from '../hash/digest.ts';
+
+/** Bump when the meaning of a key changes, to invalidate every run cache entry. */
+export const KEY_VERSION = 1;
+
+export interface DepHash {
+  hash: Digest;
+  size: number;
+  files?: number;
+}
+
+export function stageKey(stage: StageInstance, code: Digest, deps: Record<string, DepHash>): Digest {
+  return hashRecord({
+    v: KEY_VERSION,
+    kind: stage.kind,
+    uses: stage.uses ?? null,
+    cmd: stage.cmd ?? null,
+    code,
+    params: stage.params,
+    deps: Object.keys(deps)
+      .sort()
+      .map((p) => [p, deps[p]!.hash]),
+    outs: stage.outs.map((o) => [o.path, o.cache]),
+    metrics: stage.metrics,
+    map: stage.map ? [stage.map.in, stage.map.out, stage.map.glob] : null,
+    env: stage.env,
+    wdir: stage.wdir,
+  });
+}
+
+/** Key of one item of a per-item stage: code, params, the item's path and content. */
+export function itemKey(stage: StageInstance, code: Digest, rel: string, inputHash: Digest): Digest {
+  return hashRecord({
+    v: KEY_VERSION,
+    item: true,
+    uses: stage.uses ?? null,
+    cmd: stage.cmd ?? null,
+    code,
+    params: stage.params,
+    env: stage.env,
+    rel,
+    input: inputHash,
+  });
+}

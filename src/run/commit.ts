@@ -1,0 +1,131 @@
+/**
+ * Turning a stage's finished outputs into cache objects, a run record and a
+ * lock entry: commit last, after the outputs exist (DESIGN habit 5).
+ */
+import path from 'node:path';
+import { stat } from 'node:fs/promises';
+import type { StageInstance } from '../model.ts';
+import type { Failure } from '../failure.ts';
+import type { Result } from '../util/result.ts';
+import { err, ok } from '../util/result.ts';
+import type { Session } from './session.ts';
+import type { PathHash } from '../hash/tree.ts';
+import { hashPath } from '../hash/tree.ts';
+import { StatCache } from '../hash/stat-cache.ts';
+import type { LockEntry } from '../lock/lockfile.ts';
+import type { OutRecord, RunRecord } from '../cache/store.ts';
+import type { StageAssessment } from '../plan/assess.ts';
+import { lockOutOf } from '../plan/assess.ts';
+import { trackedOuts } from '../plan/outputs.ts';
+import { swapIn } from './workspace.ts';
+
+export function outRecordOf(h: PathHash): OutRecord {
+  return h.kind === 'dir' ? { kind: 'dir', hash: h.hash, size: h.size, files: h.files } : { kind: 'file', hash: h.hash, size: h.size };
+}
+
+export function lockEntryFor(a: StageAssessment, outs: Record<string, PathHash>, durationMs: number, ranAt: Date): LockEntry {
+  const stage = a.stage;
+  const entry: LockEntry = {
+    key: a.key,
+    code: a.code.hash,
+    params: stage.params,
+    deps: Object.fromEntries(Object.entries(a.deps).map(([p, h]) => [p, lockOutOf(h)])),
+    outs: Object.fromEntries(Object.entries(outs).map(([p, h]) => [p, lockOutOf(h)])),
+    durationMs: Math.round(durationMs),
+    ranAt: ranAt.toISOString(),
+  };
+  if (stage.uses) entry.uses = stage.uses;
+  if (stage.cmd) entry.cmd = stage.cmd;
+  return entry;
+}
+
+/**
+ * After a rename the files keep inode, size and mtime, so the hashes computed
+ * on the temp copy are valid for the final paths: record them in the stat
+ * cache instead of reading everything again.
+ */
+async function rememberHashes(s: Session, abs: string, h: PathHash): Promise<void> {
+  if (h.kind === 'file') {
+    const st = await stat(abs);
+    s.statCache.set(abs, st, h.hash);
+    return;
+  }
+  await Promise.all(
+    h.manifest.map(async (m) => {
+      const f = path.join(abs, ...m.path.split('/'));
+      s.statCache.set(f, await stat(f), m.hash);
+    }),
+  );
+}
+
+/**
+ * Hashes and stores the outputs a built-in stage wrote to temp paths, then
+ * swaps them into place. Returns the final out hashes.
+ */
+export async function commitTempOuts(
+  s: Session,
+  stage: StageInstance,
+  redirects: { rel: string; abs: string }[],
+  trashDir: string,
+  /** Hashes already known for files in the temp outputs (per-item stages seed it). */
+  tempStat?: StatCache,
+): Promise<Result<Record<string, PathHash>, Failure>> {
+  const scratchCache = tempStat ?? (await StatCache.load(path.join(trashDir, 'no-stat-cache.json')));
+  const hashes: Record<string, PathHash> = {};
+  const tracked = trackedOuts(stage);
+  for (const r of redirects) {
+    const h = await hashPath(r.abs, { statCache: scratchCache });
+    if (!h) {
+      return err({
+        kind: 'missing-out',
+        stage: stage.name,
+        message: `stage ${stage.name} finished without writing its output ${r.rel}`,
+        hint: 'the stage must create every path listed in outs/metrics',
+        span: stage.span,
+      });
+    }
+    hashes[r.rel] = h;
+  }
+  for (const t of tracked) {
+    if (t.cache) await s.store.storePath(redirects.find((r) => r.rel === t.path)!.abs, hashes[t.path]!);
+  }
+  for (const r of redirects) {
+    const dest = path.join(s.root, r.rel);
+    await swapIn(r.abs, dest, trashDir);
+    await rememberHashes(s, dest, hashes[r.rel]!);
+  }
+  return ok(hashes);
+}
+
+/** Hashes and stores outputs a `cmd:` stage wrote in place. */
+export async function commitInPlaceOuts(s: Session, stage: StageInstance): Promise<Result<Record<string, PathHash>, Failure>> {
+  const hashes: Record<string, PathHash> = {};
+  for (const t of trackedOuts(stage)) {
+    const abs = path.join(s.root, t.path);
+    const h = await hashPath(abs, { statCache: s.statCache });
+    if (!h) {
+      return err({
+        kind: 'missing-out',
+        stage: stage.name,
+        message: `stage ${stage.name} finished without writing its output ${t.path}`,
+        hint: 'the command must create every path listed in outs/metrics',
+        span: stage.span,
+      });
+    }
+    if (t.cache) await s.store.storePath(abs, h);
+    hashes[t.path] = h;
+  }
+  return ok(hashes);
+}
+
+export async function saveRunRecord(s: Session, a: StageAssessment, outs: Record<string, PathHash>, durationMs: number): Promise<void> {
+  // Dep folders' manifests let `pipe status` name the files that changed next time.
+  for (const h of Object.values(a.deps)) if (h.kind === 'dir') await s.store.saveManifest(h);
+  const rec: RunRecord = {
+    stage: a.stage.name,
+    outs: Object.fromEntries(Object.entries(outs).map(([p, h]) => [p, outRecordOf(h)])),
+    durationMs: Math.round(durationMs),
+    createdAt: new Date().toISOString(),
+  };
+  await s.store.putRun(a.key, rec);
+}

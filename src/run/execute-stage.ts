@@ -1,0 +1,209 @@
+/**
+ * Runs, restores or confirms one stage and returns its new lock entry. A
+ * failed or interrupted stage leaves previous outputs, the cache and the lock
+ * as they were: built-in stages write to temp folders swapped in on success;
+ * `cmd:` stages write in place, so their previous outputs are stored in the
+ * cache first and put back on failure.
+ */
+import path from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import type { Failure } from '../failure.ts';
+import { toFailure } from '../failure.ts';
+import type { Result } from '../util/result.ts';
+import { err, ok } from '../util/result.ts';
+import type { PipeEvent, Progress } from '../events.ts';
+import type { Session } from './session.ts';
+import type { StageAssessment } from '../plan/assess.ts';
+import type { LockEntry } from '../lock/lockfile.ts';
+import type { PathHash } from '../hash/tree.ts';
+import { hashPath } from '../hash/tree.ts';
+import { StatCache } from '../hash/stat-cache.ts';
+import { trackedOuts } from '../plan/outputs.ts';
+import { runShell } from '../exec/shell.ts';
+import { runStageInChild } from '../exec/child-stage.ts';
+import { runStageInProcess } from '../exec/in-process.ts';
+import type { StageInit } from '../exec/stage-init.ts';
+import type { RunWorkspace } from './workspace.ts';
+import { commitInPlaceOuts, commitTempOuts, lockEntryFor, saveRunRecord } from './commit.ts';
+import { runPerItem } from './per-item.ts';
+
+export interface Grant {
+  gpus: string[];
+  cpu: number;
+}
+
+export interface ExecEnv {
+  signal: AbortSignal;
+  emit(e: PipeEvent): void;
+  keepGoing: boolean;
+  ws: RunWorkspace;
+  /** Whether the run has real GPUs; GPU stages without one get CUDA_VISIBLE_DEVICES=''. */
+  hasGpus: boolean;
+}
+
+export type StageOutcome = { entry: LockEntry; how: 'ran' | 'restored' | 'up-to-date' };
+
+const now = () => Date.now();
+
+/** Environment for a stage process: which GPUs it may see, and who it is. */
+export function stageEnv(stageName: string, grant: Grant, hasGpus: boolean, extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = { ...extra, PIPE_STAGE: stageName, PIPE_THREADS: String(grant.cpu) };
+  // An empty CUDA_VISIBLE_DEVICES hides every GPU: a GPU stage running on the
+  // CPU fallback must not grab a device another stage was given.
+  if (grant.gpus.length || hasGpus) env.CUDA_VISIBLE_DEVICES = grant.gpus.join(',');
+  return env;
+}
+
+async function restoreFromCache(s: Session, a: StageAssessment): Promise<Result<Record<string, PathHash>, Failure>> {
+  const rec = a.cached!;
+  const outs: Record<string, PathHash> = {};
+  for (const t of trackedOuts(a.stage)) {
+    const r = rec.outs[t.path]!;
+    const abs = path.join(s.root, t.path);
+    if (a.outs[t.path]?.hash !== r.hash) {
+      const restored = await s.store.restorePath(r, abs);
+      if (!restored.ok) return restored;
+    }
+    const h = await hashPath(abs, { statCache: s.statCache });
+    if (!h || h.hash !== r.hash) {
+      return err({ kind: 'corrupt-cache', stage: a.stage.name, message: `restoring ${t.path} from the cache gave different content`, file: abs });
+    }
+    outs[t.path] = h;
+  }
+  return ok(outs);
+}
+
+/** Confirms an up-to-date stage: its lock entry, refreshed with current hashes. */
+function upToDateEntry(s: Session, a: StageAssessment): LockEntry {
+  const prev = s.lock.stages[a.stage.name];
+  const outs = Object.fromEntries(Object.entries(a.outs).filter((e): e is [string, PathHash] => e[1] !== null));
+  return lockEntryFor(a, outs, prev?.durationMs ?? 0, prev ? new Date(prev.ranAt) : new Date());
+}
+
+export async function executeStage(s: Session, a: StageAssessment, grant: Grant, env: ExecEnv): Promise<Result<StageOutcome, Failure>> {
+  const stage = a.stage;
+  if (a.action === 'up-to-date') {
+    env.emit({ type: 'stage-up-to-date', time: now(), stage: stage.name });
+    return ok({ entry: upToDateEntry(s, a), how: 'up-to-date' });
+  }
+  const started = now();
+  if (a.action === 'restore' && a.cached) {
+    const restored = await restoreFromCache(s, a);
+    if (restored.ok) {
+      env.emit({ type: 'stage-restored', time: now(), stage: stage.name, durationMs: now() - started });
+      const prev = s.lock.stages[stage.name];
+      const entry = lockEntryFor(a, restored.value, a.cached.durationMs, prev?.key === a.key ? new Date(prev.ranAt) : new Date(a.cached.createdAt));
+      return ok({ entry, how: 'restored' });
+    }
+    env.emit({ type: 'warning', time: now(), stage: stage.name, message: `${restored.error.message}; running the stage instead` });
+  }
+
+  const last = s.lock.stages[stage.name];
+  env.emit({
+    type: 'stage-started',
+    time: started,
+    stage: stage.name,
+    reasons: a.reasons,
+    executor: executorName(s, a),
+    ...(grant.gpus.length ? { gpu: grant.gpus.join(',') } : {}),
+    ...(last ? { expectedMs: last.durationMs } : {}),
+  });
+  let result: Result<Record<string, PathHash>, Failure>;
+  try {
+    result = stage.kind === 'cmd' && !stage.map ? await runCmdStage(s, a, grant, env) : await runBuiltinOrMapped(s, a, grant, env);
+  } catch (e) {
+    result = err(toFailure(e, stage.name));
+  }
+  const durationMs = now() - started;
+  if (!result.ok) {
+    const f = { ...result.error, stage: result.error.stage ?? stage.name };
+    return err(env.signal.aborted && f.kind !== 'killed' ? { ...f, kind: 'killed', message: `stage ${stage.name} was interrupted` } : f);
+  }
+  await saveRunRecord(s, a, result.value, durationMs);
+  // Checkpoints are only for resuming this key; a finished run needs none.
+  await rm(env.ws.workDir(stage.name, a.key), { recursive: true, force: true });
+  env.emit({ type: 'stage-finished', time: now(), stage: stage.name, durationMs });
+  return ok({ entry: lockEntryFor(a, result.value, durationMs, new Date(started)), how: 'ran' });
+}
+
+function executorName(s: Session, a: StageAssessment): string {
+  const st = a.stage;
+  if (st.kind === 'cmd') return st.map ? 'shell per item' : 'shell';
+  const b = s.builtins.get(st.uses!)!.stage;
+  if (b.kind === 'per-item') return 'worker threads per item';
+  return st.resources.gpu > 0 || b.isolate ? 'child process' : 'in process';
+}
+
+function hooks(a: StageAssessment, env: ExecEnv) {
+  return {
+    signal: env.signal,
+    onProgress: (p: Progress) => env.emit({ type: 'stage-progress', time: now(), stage: a.stage.name, progress: p }),
+    onLog: (line: string) => env.emit({ type: 'stage-log', time: now(), stage: a.stage.name, stream: 'info', line }),
+  };
+}
+
+async function runCmdStage(s: Session, a: StageAssessment, grant: Grant, env: ExecEnv): Promise<Result<Record<string, PathHash>, Failure>> {
+  const stage = a.stage;
+  // Keep what the command will overwrite: store previous outputs, then clear
+  // them so the command starts clean and a forgotten output is noticed.
+  const previous: { abs: string; h: PathHash }[] = [];
+  for (const t of trackedOuts(stage)) {
+    const abs = path.join(s.root, t.path);
+    const h = a.outs[t.path];
+    if (!h || !t.cache) continue;
+    await s.store.storePath(abs, h);
+    previous.push({ abs, h });
+  }
+  for (const p of previous) await rm(p.abs, { recursive: true, force: true });
+  for (const t of trackedOuts(stage)) await mkdir(path.dirname(path.join(s.root, t.path)), { recursive: true });
+
+  const putBack = async (): Promise<void> => {
+    for (const t of trackedOuts(stage)) if (t.cache) await rm(path.join(s.root, t.path), { recursive: true, force: true });
+    for (const p of previous) await s.store.restorePath(p.h, p.abs);
+  };
+  const run = await runShell({
+    cmd: stage.cmd!,
+    cwd: path.join(s.root, stage.wdir),
+    env: { ...stringEnv(process.env), ...stageEnv(stage.name, grant, env.hasGpus, stage.env) },
+    signal: env.signal,
+    onLine: (stream, line) => env.emit({ type: 'stage-log', time: now(), stage: stage.name, stream, line }),
+  });
+  if (!run.ok) {
+    await putBack();
+    return run;
+  }
+  const committed = await commitInPlaceOuts(s, stage);
+  if (!committed.ok) await putBack();
+  return committed;
+}
+
+export function stringEnv(e: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(e)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+async function runBuiltinOrMapped(s: Session, a: StageAssessment, grant: Grant, env: ExecEnv): Promise<Result<Record<string, PathHash>, Failure>> {
+  const stage = a.stage;
+  const tmp = await env.ws.stageTemp(stage.name);
+  const redirects = trackedOuts(stage).map((t, i) => ({ rel: t.path, abs: path.join(tmp, `out${i}`) }));
+  const workDir = env.ws.workDir(stage.name, a.key);
+  await mkdir(workDir, { recursive: true });
+  const init: StageInit = { stage: stage.name, params: stage.params, root: s.root, redirects, workDir, gpus: grant.gpus, threads: grant.cpu };
+  const h = hooks(a, env);
+  let run: Result<void, Failure>;
+  const tempStat = await StatCache.load(path.join(tmp, 'no-stat-cache.json'));
+  if (stage.map) {
+    run = await runPerItem(s, a, grant, env, { tmp, redirects, init, tempStat });
+  } else {
+    const b = s.builtins.get(stage.uses!)!;
+    if (b.stage.kind !== 'whole') throw new Error(`per-item stage ${stage.uses} without map`);
+    if (stage.resources.gpu > 0 || b.stage.isolate) {
+      run = await runStageInChild({ modulePath: b.modulePath, init, env: stageEnv(stage.name, grant, env.hasGpus, stage.env), ...h });
+    } else {
+      run = await runStageInProcess(b.stage, init, h);
+    }
+  }
+  if (!run.ok) return run;
+  return commitTempOuts(s, stage, redirects, path.join(tmp, 'trash'), tempStat);
+}

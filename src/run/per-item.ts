@@ -1,0 +1,258 @@
+/**
+ * Per-item stages: every file of `map.in` is one item, cached on its own by
+ * (stage code, params, item path, item content). Changing one image out of
+ * 10,000 processes one image; the others are copied from the cache. The
+ * engine owns this cache; stages only see one item at a time.
+ */
+import path from 'node:path';
+import { link, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import picomatch from 'picomatch';
+import pLimit from 'p-limit';
+import type { Failure } from '../failure.ts';
+import { toFailure } from '../failure.ts';
+import type { Result } from '../util/result.ts';
+import { err, ok } from '../util/result.ts';
+import type { Json, ItemResult, PerItemStage } from '../stage-api.ts';
+import type { Session } from './session.ts';
+import type { StageAssessment } from '../plan/assess.ts';
+import type { ManifestEntry } from '../hash/tree.ts';
+import { hashPath } from '../hash/tree.ts';
+import { StatCache } from '../hash/stat-cache.ts';
+import { itemKey } from '../plan/fingerprint.ts';
+import type { StageInit } from '../exec/stage-init.ts';
+import { makeStageContext } from '../exec/stage-init.ts';
+import { createItemPool } from '../exec/item-pool.ts';
+import { runShell } from '../exec/shell.ts';
+import type { ExecEnv, Grant } from './execute-stage.ts';
+import { stageEnv, stringEnv } from './execute-stage.ts';
+
+interface Item {
+  rel: string;
+  input: string;
+  key: string;
+  summary?: Json | undefined;
+}
+
+/** The items of a stage: files of map.in (already hashed as a dep) matching the glob. */
+function listItems(a: StageAssessment, root: string): { rel: string; input: string; hash: string }[] {
+  const map = a.stage.map!;
+  const h = a.deps[map.in];
+  if (!h) return [];
+  if (h.kind === 'file') return [{ rel: path.posix.basename(map.in), input: path.join(root, map.in), hash: h.hash }];
+  const match = picomatch(map.glob || '**', { dot: false });
+  return h.manifest
+    .filter((m) => match(m.path))
+    .map((m) => ({ rel: m.path, input: path.join(root, map.in, ...m.path.split('/')), hash: m.hash }));
+}
+
+/** Moves every file under `from` to the same relative path under `to`; refuses to overwrite. */
+async function moveTree(from: string, to: string, item: string): Promise<Result<void, Failure>> {
+  for (const e of await readdir(from, { withFileTypes: true })) {
+    const src = path.join(from, e.name);
+    const dest = path.join(to, e.name);
+    if (e.isDirectory()) {
+      await mkdir(dest, { recursive: true });
+      const r = await moveTree(src, dest, item);
+      if (!r.ok) return r;
+      continue;
+    }
+    try {
+      await stat(dest);
+      return err({ kind: 'stage-error', message: `two items wrote the same output ${e.name} (the second was ${item})`, hint: 'each item must write outputs named after its own input' });
+    } catch {
+      await rename(src, dest);
+    }
+  }
+  return ok(undefined);
+}
+
+/**
+ * Puts a cached item's files into the temp output. Files whose previous
+ * output is unchanged (by the stat cache: no read) are hard-linked from it;
+ * the swap that follows deletes the old folder, so nothing shares an inode
+ * with the cache. The rest are copied from the cache, verified.
+ */
+async function placeCachedItem(s: Session, files: ManifestEntry[], finalOut: string, tempOut: string, tempStat: StatCache): Promise<boolean> {
+  const rest: ManifestEntry[] = [];
+  for (const f of files) {
+    const prev = path.join(finalOut, ...f.path.split('/'));
+    const dest = path.join(tempOut, ...f.path.split('/'));
+    try {
+      const st = await stat(prev);
+      if (s.statCache.get(prev, st) === f.hash) {
+        await mkdir(path.dirname(dest), { recursive: true });
+        await link(prev, dest);
+        tempStat.set(dest, st, f.hash);
+        continue;
+      }
+    } catch {
+      // No usable previous output: copy from the cache below.
+    }
+    rest.push(f);
+  }
+  if (rest.length === 0) return true;
+  if (!(await s.store.materializeItemFiles(rest, tempOut)).ok) return false;
+  await seedStat(tempStat, tempOut, rest);
+  return true;
+}
+
+/** Records known hashes of files just placed in the temp output, so committing it reads nothing again. */
+async function seedStat(tempStat: StatCache, dir: string, files: ManifestEntry[]): Promise<void> {
+  for (const f of files) {
+    const abs = path.join(dir, ...f.path.split('/'));
+    tempStat.set(abs, await stat(abs), f.hash);
+  }
+}
+
+/** Fills `{in}`, `{out}`, `{outdir}`, `{stem}`, `{name}`, `{rel}` in a per-item command. */
+export function itemCommand(cmd: string, v: { input: string; out: string; outdir: string; rel: string }): string {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const name = path.posix.basename(v.rel);
+  const stem = name.replace(/\.[^.]*$/, '');
+  return cmd.replace(/\{(in|out|outdir|stem|name|rel)\}/g, (_, k: string) =>
+    q(({ in: v.input, out: v.out, outdir: v.outdir, stem, name, rel: v.rel } as Record<string, string>)[k]!),
+  );
+}
+
+export async function runPerItem(
+  s: Session,
+  a: StageAssessment,
+  grant: Grant,
+  env: ExecEnv,
+  o: { tmp: string; redirects: { rel: string; abs: string }[]; init: StageInit; tempStat: StatCache },
+): Promise<Result<void, Failure>> {
+  const stage = a.stage;
+  const map = stage.map!;
+  const mapOut = o.redirects.find((r) => r.rel === map.out);
+  if (!mapOut) throw new Error(`map.out ${map.out} is not an out of ${stage.name}`);
+  await mkdir(mapOut.abs, { recursive: true });
+  const all = listItems(a, s.root);
+  const items: Item[] = all.map((i) => ({ rel: i.rel, input: i.input, key: itemKey(stage, a.code.hash, i.rel, i.hash as never) }));
+
+  // Cached items first: their files come from the previous output where it
+  // is unchanged (a hard link: no copy), else from the cache objects.
+  const todo: Item[] = [];
+  const copy = pLimit(16);
+  const finalOut = path.join(s.root, map.out);
+  await Promise.all(
+    items.map((it) =>
+      copy(async () => {
+        const rec = await s.store.getItem(it.key as never);
+        if (rec && (await placeCachedItem(s, rec.files, finalOut, mapOut.abs, o.tempStat))) it.summary = rec.summary as Json | undefined;
+        else todo.push(it);
+      }),
+    ),
+  );
+  todo.sort((x, y) => (x.rel < y.rel ? -1 : 1));
+  env.emit({ type: 'stage-items', time: Date.now(), stage: stage.name, total: items.length, cached: items.length - todo.length, toProcess: todo.length });
+
+  const failures: Failure[] = [];
+  const itemAbort = new AbortController();
+  const onOuterAbort = () => itemAbort.abort();
+  env.signal.addEventListener('abort', onOuterAbort);
+  let done = 0;
+  const progress = () =>
+    env.emit({ type: 'stage-progress', time: Date.now(), stage: stage.name, progress: { step: done, total: todo.length, message: 'items' } });
+  const scratchStat = await StatCache.load(path.join(o.tmp, 'no-stat-cache.json'));
+
+  const finishItem = async (it: Item, scratch: string, result: ItemResult): Promise<Result<void, Failure>> => {
+    const h = await hashPath(scratch, { statCache: scratchStat });
+    const files: ManifestEntry[] = h && h.kind === 'dir' ? h.manifest : [];
+    if (h) await s.store.storePath(scratch, h);
+    await s.store.putItem(it.key as never, { files, ...(result.summary !== undefined ? { summary: result.summary } : {}), createdAt: new Date().toISOString() });
+    it.summary = result.summary;
+    const moved = await moveTree(scratch, mapOut.abs, it.rel);
+    if (moved.ok) await seedStat(o.tempStat, mapOut.abs, files);
+    return moved;
+  };
+
+  const failItem = (it: Item, f: Failure) => {
+    failures.push({ ...f, file: f.file ?? it.input, message: f.message.includes(it.rel) ? f.message : `${it.rel}: ${f.message}` });
+    if (!env.keepGoing) itemAbort.abort();
+  };
+
+  try {
+    if (stage.kind === 'uses') {
+      const b = s.builtins.get(stage.uses!)!;
+      const pool = createItemPool({
+        modulePath: b.modulePath,
+        size: Math.max(1, grant.cpu),
+        onLog: (rel, line) => env.emit({ type: 'stage-log', time: Date.now(), stage: stage.name, stream: 'info', line: `${rel}: ${line}` }),
+      });
+      try {
+        await Promise.all(
+          todo.map(async (it, i) => {
+            if (itemAbort.signal.aborted) return;
+            const scratch = path.join(o.tmp, 'items', String(i));
+            await mkdir(scratch, { recursive: true });
+            const r = await pool.run({ stage: stage.name, params: stage.params, root: s.root, input: it.input, rel: it.rel, outDir: scratch });
+            if (itemAbort.signal.aborted && !r.ok) return;
+            const fin = r.ok ? await finishItem(it, scratch, r.value) : r;
+            if (!fin.ok) failItem(it, fin.error);
+            done++;
+            progress();
+          }),
+        );
+      } finally {
+        await pool.close();
+      }
+    } else {
+      const limit = pLimit(Math.max(1, grant.cpu));
+      const baseEnv = { ...stringEnv(process.env), ...stageEnv(stage.name, grant, env.hasGpus, stage.env) };
+      await Promise.all(
+        todo.map((it, i) =>
+          limit(async () => {
+            if (itemAbort.signal.aborted) return;
+            const scratch = path.join(o.tmp, 'items', String(i));
+            const out = path.join(scratch, ...it.rel.split('/'));
+            await mkdir(path.dirname(out), { recursive: true });
+            const r = await runShell({
+              cmd: itemCommand(stage.cmd!, { input: it.input, out, outdir: scratch, rel: it.rel }),
+              cwd: path.join(s.root, stage.wdir),
+              env: baseEnv,
+              signal: itemAbort.signal,
+              onLine: (stream, line) => env.emit({ type: 'stage-log', time: Date.now(), stage: stage.name, stream, line: `${it.rel}: ${line}` }),
+            });
+            if (itemAbort.signal.aborted && !r.ok && failures.length) return;
+            const fin = r.ok ? await finishItem(it, scratch, {}) : r;
+            if (!fin.ok) failItem(it, fin.error);
+            done++;
+            progress();
+          }),
+        ),
+      );
+    }
+  } catch (e) {
+    failures.push(toFailure(e, stage.name));
+  } finally {
+    env.signal.removeEventListener('abort', onOuterAbort);
+    await rm(path.join(o.tmp, 'items'), { recursive: true, force: true });
+  }
+  if (env.signal.aborted) return err({ kind: 'killed', stage: stage.name, message: `stage ${stage.name} was interrupted` });
+  if (failures.length) {
+    return err({
+      kind: 'item-errors',
+      stage: stage.name,
+      message: `stage ${stage.name}: ${failures.length} of ${todo.length} items failed${env.keepGoing ? '' : ' (stopped at the first)'}`,
+      hint: 'fix or remove the files named below; items that succeeded are cached and will not be processed again',
+      causes: failures.slice(0, 20),
+    });
+  }
+
+  if (stage.kind === 'uses') {
+    const b = s.builtins.get(stage.uses!)!.stage as PerItemStage;
+    if (b.reduce) {
+      const ctx = makeStageContext(o.init, {
+        progress: () => {},
+        log: (line) => env.emit({ type: 'stage-log', time: Date.now(), stage: stage.name, stream: 'info', line }),
+        signal: env.signal,
+      });
+      try {
+        await b.reduce(ctx, items.map((it) => ({ rel: it.rel, summary: it.summary })));
+      } catch (e) {
+        return err(toFailure(e, stage.name));
+      }
+    }
+  }
+  return ok(undefined);
+}

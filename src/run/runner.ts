@@ -1,0 +1,134 @@
+/**
+ * `pipe run`: plan, schedule, execute, and commit the lock last. The lock file
+ * is written once, at the end, with the entries of every stage that finished
+ * (so a SIGKILL of the runner leaves it untouched); the run cache already
+ * holds each finished stage, so the next run picks up where this one stopped.
+ */
+import path from 'node:path';
+import type { Failure } from '../failure.ts';
+import type { PipeEvent, Reporter, RunSummary } from '../events.ts';
+import type { Session } from './session.ts';
+import { planStages } from '../plan/plan.ts';
+import { assessStage } from '../plan/assess.ts';
+import { schedule } from '../sched/scheduler.ts';
+import { acquireRepoLock } from '../lock/repo-lock.ts';
+import { writeLock, serializeLock, type LockEntry, type LockFile } from '../lock/lockfile.ts';
+import { RunWorkspace } from './workspace.ts';
+import { executeStage } from './execute-stage.ts';
+
+export interface RunOptions {
+  /** Stage names to run (with their upstream); all when empty. */
+  names: string[];
+  /** Stages to run even when up to date (`--force`: the named targets, or all). */
+  forced: Set<string>;
+  dryRun: boolean;
+  jobs: number;
+  gpus: string[];
+  keepGoing: boolean;
+  /** Wait for another `pipe run` in the same repo instead of refusing. */
+  wait: boolean;
+  reporter: Reporter;
+  signal: AbortSignal;
+}
+
+export interface RunResult {
+  summary: RunSummary;
+  failures: Failure[];
+}
+
+export async function runPipeline(s: Session, o: RunOptions): Promise<RunResult> {
+  const t0 = Date.now();
+  const emit = (e: PipeEvent) => o.reporter.onEvent(e);
+  const summary: RunSummary = { ran: [], restored: [], upToDate: [], failed: [], notRun: [], durationMs: 0 };
+  const failures: Failure[] = [];
+  const finish = (): RunResult => {
+    summary.durationMs = Date.now() - t0;
+    emit({ type: 'run-finished', time: Date.now(), summary, failures });
+    return { summary, failures };
+  };
+
+  let release: (() => Promise<void>) | undefined;
+  if (!o.dryRun) {
+    const lock = await acquireRepoLock(s.pipeDir, {
+      wait: o.wait,
+      onWait: (pid) => emit({ type: 'warning', time: Date.now(), message: `waiting for another pipe run (pid ${pid}) in this repo to finish` }),
+    });
+    if (!lock.ok) {
+      failures.push(lock.error);
+      return finish();
+    }
+    release = () => lock.value.release();
+  }
+  try {
+    const plan = await planStages(s, o.names, { forced: o.forced });
+    emit({ type: 'run-planned', time: Date.now(), stages: plan.planned, jobs: o.jobs, gpus: o.gpus, dryRun: o.dryRun });
+    if (o.dryRun) {
+      failures.push(...plan.failures);
+      return finish();
+    }
+    const ws = new RunWorkspace(s.pipeDir, `${Date.now()}-${process.pid}`);
+    await ws.clearStale();
+    // Temp files of a killed run inside the cache; harmless but wasted space.
+    await s.store.cleanTemps();
+    const entries = new Map<string, LockEntry>();
+    const changed = new Set<string>();
+    const selected = new Set(o.names);
+    try {
+      await schedule({
+        stages: o.names.map((name) => {
+          const st = s.graph.stages.get(name)!;
+          // Per-item stages spread their items over every slot they get.
+          const cpu = st.map ? Math.max(st.resources.cpu, o.jobs) : st.resources.cpu;
+          return { name, cpu, gpu: st.resources.gpu, deps: (s.graph.upstream.get(name) ?? []).filter((u) => selected.has(u)) };
+        }),
+        jobs: o.jobs,
+        gpus: o.gpus,
+        keepGoing: o.keepGoing,
+        signal: o.signal,
+        onNotRun: (name, because) => {
+          summary.notRun.push(name);
+          emit({ type: 'stage-not-run', time: Date.now(), stage: name, because });
+        },
+        run: async (name, grant) => {
+          const stage = s.graph.stages.get(name)!;
+          const upstreamChanged = (s.graph.upstream.get(name) ?? []).filter((u) => changed.has(u));
+          const t = Date.now();
+          const a = await assessStage(s, stage, { force: o.forced.has(name), upstreamChanged, planning: false });
+          const outcome = a.ok ? await executeStage(s, a.value, grant, { signal: o.signal, emit, keepGoing: o.keepGoing, ws, hasGpus: o.gpus.length > 0 }) : a;
+          if (!outcome.ok) {
+            summary.failed.push(name);
+            failures.push(outcome.error);
+            emit({ type: 'stage-failed', time: Date.now(), stage: name, failure: outcome.error, durationMs: Date.now() - t });
+            return false;
+          }
+          entries.set(name, outcome.value.entry);
+          if (outcome.value.how !== 'up-to-date') changed.add(name);
+          (outcome.value.how === 'ran' ? summary.ran : outcome.value.how === 'restored' ? summary.restored : summary.upToDate).push(name);
+          return true;
+        },
+      });
+    } finally {
+      await commitLock(s, entries);
+      await s.statCache.save();
+      await ws.dispose();
+    }
+  } finally {
+    await release?.();
+  }
+  return finish();
+}
+
+/** Writes the lock with the new entries; entries of stages no longer in pipeline.yaml are dropped. */
+async function commitLock(s: Session, entries: Map<string, LockEntry>): Promise<void> {
+  const stages: LockFile['stages'] = {};
+  for (const [name, e] of Object.entries(s.lock.stages)) if (s.graph.stages.has(name)) stages[name] = e;
+  for (const [name, e] of entries) stages[name] = e;
+  const next: LockFile = { version: 1, stages };
+  if (serializeLock(next) === serializeLock(s.lock)) return;
+  await writeLock(s.lockFile, next);
+  s.lock = next;
+}
+
+export function lockPath(root: string): string {
+  return path.join(root, 'pipeline.lock');
+}

@@ -1,0 +1,81 @@
+/**
+ * Everything a command needs about one repo, loaded once: the pipeline, its
+ * graph, the built-in stages, the lock, the stat cache and the cache store.
+ * Side effects come in through this one object (DESIGN habit 10).
+ */
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import type { Failure } from '../failure.ts';
+import type { Result } from '../util/result.ts';
+import { err, ok } from '../util/result.ts';
+import { loadBuiltins, type BuiltinStage } from '../stages/registry.ts';
+import { loadPipeline } from '../config/load.ts';
+import { buildGraph, type Graph } from '../graph.ts';
+import { readLock, type LockFile } from '../lock/lockfile.ts';
+import { StatCache } from '../hash/stat-cache.ts';
+import { CacheStore } from '../cache/store.ts';
+import { initHasher } from '../hash/digest.ts';
+
+export interface Session {
+  root: string;
+  pipelineFile: string;
+  lockFile: string;
+  /** `.pipe/`: run lock, temp folders, stat cache, stage work folders. Git-ignored. */
+  pipeDir: string;
+  graph: Graph;
+  builtins: Map<string, BuiltinStage>;
+  lock: LockFile;
+  statCache: StatCache;
+  store: CacheStore;
+}
+
+export interface SessionOptions {
+  /** Folder to start looking for pipeline.yaml in (walks up like git). */
+  cwd: string;
+  /** Explicit pipeline file (`-f`). */
+  file?: string;
+}
+
+/** Finds pipeline.yaml from cwd upwards. */
+export function findPipelineFile(cwd: string): string | undefined {
+  let dir = path.resolve(cwd);
+  for (;;) {
+    for (const name of ['pipeline.yaml', 'pipeline.yml']) {
+      const f = path.join(dir, name);
+      if (existsSync(f)) return f;
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+export async function openSession(o: SessionOptions): Promise<Result<Session, Failure[]>> {
+  const pipelineFile = o.file ? path.resolve(o.cwd, o.file) : findPipelineFile(o.cwd);
+  if (!pipelineFile || !existsSync(pipelineFile)) {
+    return err([
+      {
+        kind: 'io',
+        message: o.file ? `${o.file}: no such file` : `no pipeline.yaml in ${o.cwd} or any parent folder`,
+        hint: 'create a pipeline.yaml (see README.md) or pass -f <file>',
+      },
+    ]);
+  }
+  const root = path.dirname(pipelineFile);
+  await initHasher();
+  const builtins = await loadBuiltins();
+  const loaded = await loadPipeline(pipelineFile, {
+    get: (name) => builtins.get(name)?.stage,
+    names: () => [...builtins.keys()].sort(),
+  });
+  if (!loaded.ok) return loaded;
+  const graph = buildGraph(loaded.value);
+  if (!graph.ok) return graph;
+  const lockFile = path.join(root, 'pipeline.lock');
+  const lock = await readLock(lockFile);
+  if (!lock.ok) return err([lock.error]);
+  const pipeDir = path.join(root, '.pipe');
+  const statCache = await StatCache.load(path.join(pipeDir, 'stat-cache.json'));
+  const store = new CacheStore(path.join(root, 'cache'));
+  return ok({ root, pipelineFile, lockFile, pipeDir, graph: graph.value, builtins, lock: lock.value, statCache, store });
+}

@@ -1,0 +1,21 @@
+/**
+ * `evaluate`: predicts a split at full image size with a trained model and
+ * scores it (confusion matrix, IoU per class, mean IoU, pixel accuracy,
+ * frequency-weighted IoU); writes palette PNG predictions and overlays.
+ * Cheap to import: tfjs loads inside run().
+ */
+import { defineStage } from '../../src/stage-api.ts';
+import { evaluateParams, type EvaluateParams } from './params.ts';
+
+export default defineStage<EvaluateParams>({
+  name: 'evaluate',
+  kind: 'whole',
+  description: 'Score a trained segmentation model on a split: IoU per class, mean IoU, accuracy; prediction PNGs and overlays',
+  params: evaluateParams,
+  io: (p) => ({ deps: [p.model, p.images, p.labels, p.list], outs: [p.out], metrics: [`${p.out}/metrics.json`] }),
+  resources: () => ({ gpu: 1, cpu: 1 }),
+  async run(ctx) {
+    const { runEvaluation } = await import('./run.ts');
+    await runEvaluation(ctx);
+  },
+});

@@ -1,0 +1,134 @@
+import {
+  backend_util,
+  type Conv2DBackpropInputAttrs,
+  type DepthwiseConv2dNativeBackpropInputAttrs,
+  type KernelBackend,
+  type NamedTensorInfoMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BackendCalls, view } from './backend-calls.ts';
+import { inputGradAxis, type InputGradAxis } from './conv-geometry.ts';
+
+/**
+ * Input gradients on the wasm backend as one stride-1 forward convolution of
+ * the output gradient with the flipped filter. A strided layer's output
+ * gradient is first stuffed with zeros (stride-1 between samples) so the
+ * transposed convolution becomes a plain one; XNNPACK then does the work.
+ */
+
+type Info = backend_util.Conv2DInfo;
+
+function needInputs(inputs: NamedTensorInfoMap, kernel: string): { dy: TensorInfo; filter: TensorInfo } {
+  const { dy, filter } = inputs;
+  if (dy == null || filter == null) throw new Error(`tf-kernels: ${kernel} needs inputs dy and filter`);
+  if (dy.dtype !== 'float32' || filter.dtype !== 'float32') throw new Error(`tf-kernels: ${kernel} supports float32 only`);
+  return { dy, filter };
+}
+
+/**
+ * The output gradient (channels last) laid out for a 'valid' stride-1
+ * correlation: either the tensor itself plus explicit padding (stride 1, no
+ * cropping), or a new zero-stuffed, padded buffer.
+ */
+function layOut(
+  calls: BackendCalls,
+  backend: BackendWasm,
+  dy: TensorInfo,
+  info: Info,
+  rows: InputGradAxis,
+  cols: InputGradAxis,
+): { input: TensorInfo; pad: number[][] } {
+  const { batchSize: n, outHeight: ho, outWidth: wo, outChannels: c, strideHeight: sh, strideWidth: sw } = info;
+  const rowsAfter = rows.length - rows.offset - ho;
+  const colsAfter = cols.length - cols.offset - wo;
+  if (sh === 1 && sw === 1 && rows.offset >= 0 && cols.offset >= 0 && rowsAfter >= 0 && colsAfter >= 0) {
+    return { input: dy, pad: [[0, 0], [rows.offset, rowsAfter], [cols.offset, colsAfter], [0, 0]] };
+  }
+  const out = calls.track(backend.makeOutput([n, rows.length, cols.length, c], 'float32'));
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  const src = backend.typedArrayFromHeap(dy) as Float32Array;
+  dst.fill(0);
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < ho; y++) {
+      const p = rows.offset + y * sh;
+      if (p < 0 || p >= rows.length) continue;
+      for (let x = 0; x < wo; x++) {
+        const q = cols.offset + x * sw;
+        if (q < 0 || q >= cols.length) continue;
+        const from = ((b * ho + y) * wo + x) * c;
+        dst.set(src.subarray(from, from + c), ((b * rows.length + p) * cols.length + q) * c);
+      }
+    }
+  }
+  return { input: out, pad: [[0, 0], [0, 0], [0, 0], [0, 0]] };
+}
+
+/** Conv2DBackpropInput for the wasm backend (replaces its scalar C++ loop). */
+export function wasmConv2DBackpropInput(args: {
+  inputs: NamedTensorInfoMap;
+  backend: KernelBackend;
+  attrs?: unknown;
+}): TensorInfo {
+  const backend = args.backend as unknown as BackendWasm;
+  const { dy, filter } = needInputs(args.inputs, 'Conv2DBackpropInput');
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as Conv2DBackpropInputAttrs;
+  const format = backend_util.convertConv2DDataFormat(dataFormat);
+  const info = backend_util.computeConv2DInfo(
+    inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, format);
+  const channelsLast = info.dataFormat === 'channelsLast';
+  const calls = new BackendCalls(args.backend, 'wasm');
+  try {
+    const dyl = calls.transpose(dy, channelsLast ? [0, 1, 2, 3] : [0, 2, 3, 1]);
+    const rows = inputGradAxis(info.inHeight, info.padInfo.top, info.filterHeight, info.dilationHeight);
+    const cols = inputGradAxis(info.inWidth, info.padInfo.left, info.filterWidth, info.dilationWidth);
+    const { input, pad: explicit } = layOut(calls, backend, dyl, info, rows, cols);
+    // W[kh, kw, Ci, Co] -> flipped, [kh, kw, Co, Ci]
+    const flipped = calls.run('Reverse', { x: filter }, { dims: [0, 1] });
+    const w = calls.transpose(flipped, [0, 1, 3, 2]);
+    const dx = calls.run('Conv2D', { x: input, filter: w }, {
+      strides: [1, 1],
+      dilations: [info.dilationHeight, info.dilationWidth],
+      pad: explicit,
+      dataFormat: 'NHWC',
+    });
+    return calls.keep(calls.transpose(dx, channelsLast ? [0, 1, 2, 3] : [0, 3, 1, 2]));
+  } finally {
+    calls.dispose();
+  }
+}
+
+/** DepthwiseConv2dNativeBackpropInput for the wasm backend. */
+export function wasmDepthwiseBackpropInput(args: {
+  inputs: NamedTensorInfoMap;
+  backend: KernelBackend;
+  attrs?: unknown;
+}): TensorInfo {
+  const backend = args.backend as unknown as BackendWasm;
+  const { dy, filter } = needInputs(args.inputs, 'DepthwiseConv2dNativeBackpropInput');
+  const { strides, dilations, pad, dimRoundingMode, inputShape } =
+    args.attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
+  const info = backend_util.computeConv2DInfo(
+    inputShape, filter.shape as [number, number, number, number], strides, dilations ?? 1, pad, dimRoundingMode, true);
+  const calls = new BackendCalls(args.backend, 'wasm');
+  try {
+    const rows = inputGradAxis(info.inHeight, info.padInfo.top, info.filterHeight, info.dilationHeight);
+    const cols = inputGradAxis(info.inWidth, info.padInfo.left, info.filterWidth, info.dilationWidth);
+    const { input, pad: explicit } = layOut(calls, backend, dy, info, rows, cols);
+    const c = info.inChannels;
+    const co = info.outChannels;
+    const m = co / c;
+    // W[kh, kw, C, m] flipped, one output per (c, k) pair; the k are summed after.
+    const flipped = calls.run('Reverse', { x: filter }, { dims: [0, 1] });
+    const dx = calls.run('DepthwiseConv2dNative', { x: input, filter: view(flipped, [info.filterHeight, info.filterWidth, co, 1]) }, {
+      strides: [1, 1],
+      dilations: [info.dilationHeight, info.dilationWidth],
+      pad: explicit,
+    });
+    if (m === 1) return calls.keep(dx);
+    const { batchSize: n, inHeight: h, inWidth: w } = info;
+    return calls.keep(calls.run('Sum', { x: view(dx, [n, h, w, c, m]) }, { axis: [4], keepDims: false }));
+  } finally {
+    calls.dispose();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * A segmentation model: its config, its variables, and a forward function.
+ * `buildModel` creates the variables by running the forward once on a small
+ * input (see layers.ts), from a seed or from loaded weights.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { configProblem, type ModelConfig } from './config.ts';
+import { deeplabV3Plus } from './deeplabv3plus.ts';
+import { largeFov } from './largefov.ts';
+import { ParamStore, type Net, type StateUpdate } from './layers.ts';
+import { unreachable } from '../../../../src/util/result.ts';
+
+export type { ModelConfig } from './config.ts';
+
+export interface SegModel {
+  readonly config: ModelConfig;
+  readonly store: ParamStore;
+  /**
+   * Logits `[N, H, W, C]` for images `[N, H, W, 3]` normalised to [-1, 1].
+   * In training mode, batch-norm moving-average updates are pushed to `updates`.
+   */
+  logits(x: tf.Tensor4D, training: boolean, updates?: StateUpdate[]): tf.Tensor4D;
+  /** Class index per pixel `[N, H, W]` (inference mode). */
+  classify(x: tf.Tensor4D): tf.Tensor3D;
+  dispose(): void;
+}
+
+function forward(cfg: ModelConfig, net: Net, x: tf.Tensor4D): tf.Tensor4D {
+  switch (cfg.arch) {
+    case 'deeplabv3plus':
+      return deeplabV3Plus(net, cfg, x);
+    case 'largefov':
+      return largeFov(net, cfg, x);
+    default:
+      return unreachable(cfg.arch, 'arch');
+  }
+}
+
+/**
+ * Builds a model. With `weights` every variable is taken from them (and the
+ * map must fit exactly); otherwise variables are initialised from `seed`.
+ * Throws on an impossible config or mismatched weights.
+ */
+export function buildModel(config: ModelConfig, init: { seed: number } | { weights: tf.NamedTensorMap; normUpdates: number }): SegModel {
+  const problem = configProblem(config);
+  if (problem) throw new Error(problem);
+  const store = 'weights' in init ? new ParamStore(0, init.weights) : new ParamStore(init.seed);
+  if ('weights' in init) store.normUpdates = init.normUpdates;
+  const model: SegModel = {
+    config,
+    store,
+    logits(x, training, updates = []) {
+      return forward(config, { store, norm: config.norm, training, updates }, x);
+    },
+    classify(x) {
+      return tf.tidy(() => tf.argMax(this.logits(x, false), 3) as tf.Tensor3D);
+    },
+    dispose() {
+      store.dispose();
+    },
+  };
+  try {
+    // The build pass: 32x32 is the smallest size every stride divides.
+    tf.tidy(() => {
+      model.logits(tf.zeros([1, 32, 32, 3]), false);
+    });
+    store.checkAllUsed();
+  } catch (e) {
+    store.dispose();
+    throw e;
+  }
+  return model;
+}

@@ -1,0 +1,94 @@
+/**
+ * A small worker_threads pool: each worker takes the next job as soon as it
+ * posts a result, results are handled by an async callback (encoding,
+ * writing) while the workers go on rendering. TypeScript entries run through
+ * tsx's loader, registered inside the worker (a worker's `--import` flag is
+ * not honoured on Node 20), so the pool works from any working directory and
+ * from compiled JavaScript alike.
+ */
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+// Runs as CommonJS in the worker: registers tsx when asked, then loads the real entry.
+const BOOT = `
+const { workerData } = require('node:worker_threads');
+(async () => {
+  if (workerData.tsxApi) (await import(workerData.tsxApi)).register();
+  await import(workerData.entry);
+})().catch((e) => { setImmediate(() => { throw e; }); });
+`;
+
+/** URL of tsx's ESM API, resolved from this package rather than the working directory. */
+function tsxApiUrl(): string {
+  try {
+    // Node resolves through tsx's package exports; some test runners lack import.meta.resolve.
+    return import.meta.resolve('tsx/esm/api');
+  } catch {
+    const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
+    return pathToFileURL(path.join(path.dirname(pkg), 'dist', 'esm', 'api', 'index.mjs')).href;
+  }
+}
+
+export interface PoolOptions<J, R> {
+  /** Worker module (.ts or .js). */
+  entry: URL;
+  /** Passed to every worker as `workerData.data` (structured-cloned). */
+  data: unknown;
+  threads: number;
+  jobs: readonly J[];
+  signal: AbortSignal;
+  /** Called for each result in arrival order; its promise is awaited before finishing. */
+  onResult(result: R): Promise<void>;
+}
+
+/** Runs every job on a pool of workers; rejects on the first error or on abort, terminating the workers. */
+export function runPool<J, R>(o: PoolOptions<J, R>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const n = Math.max(1, Math.min(o.threads, o.jobs.length));
+    const workers: Worker[] = [];
+    const handling: Promise<void>[] = [];
+    let next = 0;
+    let received = 0;
+    let settled = false;
+
+    const finish = (e?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      o.signal.removeEventListener('abort', onAbort);
+      for (const w of workers) void w.terminate();
+      if (e !== undefined) reject(e);
+      else resolve();
+    };
+    const onAbort = (): void => finish(o.signal.reason ?? new Error('aborted'));
+    if (o.signal.aborted) return onAbort();
+    o.signal.addEventListener('abort', onAbort, { once: true });
+    if (o.jobs.length === 0) return finish();
+
+    const tsxApi = o.entry.pathname.endsWith('.ts') ? tsxApiUrl() : undefined;
+    for (let i = 0; i < n; i++) {
+      const w = new Worker(BOOT, { eval: true, workerData: { entry: o.entry.href, tsxApi, data: o.data } });
+      workers.push(w);
+      const feed = (): void => {
+        if (next < o.jobs.length) w.postMessage(o.jobs[next++]);
+      };
+      w.on('message', (r: R) => {
+        received++;
+        handling.push(o.onResult(r).catch((e: unknown) => finish(e)));
+        feed();
+        if (received === o.jobs.length) {
+          Promise.all(handling).then(
+            () => finish(),
+            (e: unknown) => finish(e),
+          );
+        }
+      });
+      w.on('error', (e) => finish(e));
+      w.on('exit', (code) => {
+        if (!settled && received < o.jobs.length) finish(new Error(`synth worker exited with code ${code} before finishing`));
+      });
+      feed();
+    }
+  });
+}

@@ -1,0 +1,23 @@
+/**
+ * `train`: trains a DeepLab segmentation model (v3+ on MobileNetV2, or v1
+ * LargeFOV) with TensorFlow.js. Cheap to import: tfjs loads inside run().
+ */
+import { defineStage } from '../../src/stage-api.ts';
+import { trainParams, type TrainParams } from './params.ts';
+
+export default defineStage<TrainParams>({
+  name: 'train',
+  kind: 'whole',
+  description: 'Train a DeepLab (v3+ MobileNetV2 or v1 LargeFOV) segmentation model with TensorFlow.js',
+  params: trainParams,
+  io: (p) => ({
+    deps: [p.images, p.labels, p.list, ...(p.init ? [p.init] : [])],
+    outs: [p.out],
+    metrics: [`${p.out}/train.json`],
+  }),
+  resources: () => ({ gpu: 1, cpu: 2 }),
+  async run(ctx) {
+    const { runTraining } = await import('./run.ts');
+    await runTraining(ctx);
+  },
+});

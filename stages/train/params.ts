@@ -1,0 +1,63 @@
+/**
+ * Parameters of the `train` stage. Defaults are sized so the default
+ * pipeline trains in minutes on two CPU cores; the study's own settings
+ * (what to put in pipeline.yaml on a GPU machine) are:
+ *
+ *   crop: 256, batch: 2, steps: 2000, lr: 0.001, optimizer: sgd,
+ *   momentum: 0.9, weightDecay: 0.0005, power: 0.9, scaleMin: 0.5,
+ *   scaleMax: 1.5, mirror: true (head x10 / x20 is always on)
+ *
+ * The study fine-tuned ImageNet weights at lr 1e-3; we cannot download
+ * those, so training starts from scratch, where a larger rate (1e-2) works
+ * better with group norm.
+ */
+import { z } from 'zod';
+
+const rgb = z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)]);
+
+export const trainParams = z
+  .object({
+    /** Folder of input images (`<stem>.*`). */
+    images: z.string(),
+    /** Folder of index label PNGs (`<stem>.png`: 0..C-1, 255 = ignore). */
+    labels: z.string(),
+    /** Split list: one `images/x.jpg masks/x.png` pair a line; samples are matched by stem. */
+    list: z.string(),
+    /** Output model folder. */
+    out: z.string(),
+    /** Folder of an earlier saved model to start from (fine-tuning). */
+    init: z.string().optional(),
+    model: z.enum(['deeplabv3plus', 'largefov']).default('deeplabv3plus'),
+    classes: z.number().int().min(2).default(3),
+    width: z.number().positive().default(0.5),
+    outputStride: z.union([z.literal(8), z.literal(16)]).default(16),
+    norm: z.enum(['group', 'batch']).default('group'),
+    asppChannels: z.number().int().positive().default(64),
+    decoderChannels: z.number().int().positive().default(64),
+    steps: z.number().int().positive().default(100),
+    batch: z.number().int().positive().default(2),
+    crop: z.number().int().min(16).default(128),
+    scaleMin: z.number().positive().default(0.5),
+    scaleMax: z.number().positive().default(1.5),
+    mirror: z.boolean().default(true),
+    seed: z.number().int().default(0),
+    optimizer: z.enum(['sgd', 'adam']).default('sgd'),
+    lr: z.number().positive().default(0.01),
+    momentum: z.number().min(0).max(1).default(0.9),
+    weightDecay: z.number().min(0).default(0.0005),
+    power: z.number().min(0).default(0.9),
+    /** Per-class loss weights (length = classes). */
+    classWeights: z.array(z.number().min(0)).optional(),
+    /** Colours of colour-mask labels, when labels are not index PNGs. */
+    palette: z.array(rgb).default([
+      [0, 0, 0],
+      [128, 0, 0],
+      [0, 128, 0],
+    ]),
+    checkpointEvery: z.number().int().positive().default(50),
+    progressEvery: z.number().int().positive().default(5),
+    backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  })
+  .strict();
+
+export type TrainParams = z.infer<typeof trainParams>;

@@ -1,0 +1,173 @@
+/**
+ * The training loop of the `train` stage: data, backend, model (fresh,
+ * from `init`, or resumed from a checkpoint), steps with progress and
+ * checkpoints, then the saved model, its training curve and metrics.
+ */
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from '../../src/cache/atomic.ts';
+import { FailureError, failure } from '../../src/failure.ts';
+import type { StageContext } from '../../src/stage-api.ts';
+import { selectBackend } from '../lib/tf/backend.ts';
+import { loadCheckpoint, saveCheckpoint, type CurvePoint, type TrainState } from '../lib/tf/checkpoint.ts';
+import { augmentedCrop, batchIndices, loadSamples, resolveSamples, stepRng, type LoadedSample } from '../lib/tf/data.ts';
+import { loadModel, saveModel } from '../lib/tf/io-handler.ts';
+import { buildModel, type ModelConfig } from '../lib/tf/models/index.ts';
+import { Optimizer, type OptimizerConfig } from '../lib/tf/optimizer.ts';
+import { polyLearningRate } from '../lib/tf/schedule.ts';
+import { trainStep } from '../lib/tf/train-step.ts';
+import type { TrainParams } from './params.ts';
+
+/** Settings that change what training computes (not how often it reports): the checkpoint key. */
+function trainingKey(p: TrainParams): string {
+  const { progressEvery: _a, checkpointEvery: _b, backend: _c, out: _d, ...rest } = p;
+  return JSON.stringify(Object.keys(rest).sort().map((k) => [k, rest[k as keyof typeof rest]]));
+}
+
+function modelConfig(p: TrainParams): ModelConfig {
+  return {
+    arch: p.model,
+    numClasses: p.classes,
+    width: p.width,
+    outputStride: p.model === 'largefov' ? 8 : p.outputStride,
+    norm: p.norm,
+    asppChannels: p.asppChannels,
+    decoderChannels: p.decoderChannels,
+  };
+}
+
+function optimizerConfig(p: TrainParams): OptimizerConfig {
+  return { kind: p.optimizer, momentum: p.momentum, weightDecay: p.weightDecay, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+}
+
+function bad(ctx: StageContext<TrainParams>, message: string, hint?: string): FailureError {
+  return new FailureError(failure('bad-params', message, { stage: ctx.stage, ...(hint ? { hint } : {}) }));
+}
+
+async function startingState(ctx: StageContext<TrainParams>, key: string): Promise<TrainState> {
+  const p = ctx.params;
+  const config = modelConfig(p);
+  const resumed = await loadCheckpoint(path.join(ctx.workDir, 'checkpoints'), key, optimizerConfig(p)).catch((e: Error) => {
+    ctx.log(`ignoring unreadable checkpoint: ${e.message}`);
+    return undefined;
+  });
+  if (resumed) {
+    ctx.log(`resuming from the checkpoint at step ${resumed.step}`);
+    return resumed;
+  }
+  if (p.init) {
+    let loaded;
+    try {
+      loaded = await loadModel(ctx.path(p.init));
+    } catch (e) {
+      throw new FailureError(failure('missing-dep', (e as Error).message, { stage: ctx.stage, file: p.init }));
+    }
+    tf.dispose(Object.values(loaded.extraTensors));
+    const diff = (Object.keys(config) as (keyof ModelConfig)[]).filter((k) => loaded.topology.config[k] !== config[k]);
+    if (diff.length) {
+      loaded.model.dispose();
+      throw bad(
+        ctx,
+        `init model ${p.init} differs from the requested model in ${diff.map((k) => `${k} (${String(loaded.topology.config[k])} vs ${String(config[k])})`).join(', ')}`,
+        'set the model params of this stage to those of the init model',
+      );
+    }
+    ctx.log(`starting from the weights in ${p.init}`);
+    return { model: loaded.model, optimizer: new Optimizer(optimizerConfig(p)), step: 0, curve: [] };
+  }
+  return { model: buildModel(config, { seed: p.seed }), optimizer: new Optimizer(optimizerConfig(p)), step: 0, curve: [] };
+}
+
+function makeBatch(p: TrainParams, data: LoadedSample[], step: number): { x: tf.Tensor4D; y: tf.Tensor3D } {
+  const C = p.crop;
+  const images = new Float32Array(p.batch * C * C * 3);
+  const labels = new Int32Array(p.batch * C * C);
+  const rng = stepRng(p.seed, step);
+  batchIndices(p.seed, step, p.batch, data.length).forEach((idx, j) => {
+    const { image, label } = augmentedCrop(data[idx]!, { crop: C, scaleMin: p.scaleMin, scaleMax: p.scaleMax, mirror: p.mirror }, rng);
+    images.set(image, j * C * C * 3);
+    labels.set(label, j * C * C);
+  });
+  return { x: tf.tensor4d(images, [p.batch, C, C, 3]), y: tf.tensor3d(labels, [p.batch, C, C], 'int32') };
+}
+
+function curveCsv(curve: CurvePoint[]): string {
+  return ['step,loss,lr,imagesPerSec', ...curve.map((c) => `${c.step},${c.loss},${c.lr},${c.imagesPerSec.toFixed(3)}`)].join('\n') + '\n';
+}
+
+/** Runs the stage (see index.ts). Failures are thrown as FailureError. */
+export async function runTraining(ctx: StageContext<TrainParams>): Promise<void> {
+  const p = ctx.params;
+  const started = performance.now();
+  if (p.scaleMin > p.scaleMax) throw bad(ctx, `scaleMin (${p.scaleMin}) is larger than scaleMax (${p.scaleMax})`);
+  if (p.classWeights && p.classWeights.length !== p.classes) {
+    throw bad(ctx, `classWeights has ${p.classWeights.length} entries but classes is ${p.classes}`);
+  }
+  const samples = await resolveSamples(ctx.path(p.list), ctx.path(p.images), ctx.path(p.labels));
+  const data = await loadSamples(samples, p.palette);
+  ctx.log(`${data.length} training images from ${p.list}`);
+
+  const backend = await selectBackend(p.backend, { training: true, threads: ctx.threads, log: (l) => ctx.log(l) });
+  if (!backend.ok) throw new FailureError({ ...backend.error, stage: ctx.stage });
+
+  const key = trainingKey(p);
+  const ckptDir = path.join(ctx.workDir, 'checkpoints');
+  const state = await startingState(ctx, key);
+  const resumedFrom = state.step;
+  try {
+    for (let step = state.step; step < p.steps; step++) {
+      const { x, y } = makeBatch(p, data, step);
+      const lr = polyLearningRate(p.lr, step, p.steps, p.power);
+      const t0 = performance.now();
+      let loss: number;
+      try {
+        loss = trainStep(state.model, state.optimizer, x, y, lr, p.classWeights);
+      } finally {
+        tf.dispose([x, y]);
+      }
+      const done = step + 1;
+      const imagesPerSec = p.batch / Math.max((performance.now() - t0) / 1000, 1e-9);
+      if (!Number.isFinite(loss)) {
+        throw new FailureError(
+          failure('stage-error', `training diverged: the loss is ${loss} at step ${done}`, { stage: ctx.stage, hint: 'lower lr, or check the labels' }),
+        );
+      }
+      state.step = done;
+      state.curve.push({ step: done, loss, lr, imagesPerSec });
+      if (done % p.progressEvery === 0 || done === p.steps) ctx.progress({ step: done, total: p.steps, values: { loss, lr, imagesPerSec } });
+      if (done % p.checkpointEvery === 0 && done < p.steps) await saveCheckpoint(ckptDir, key, state);
+      // Let an abort (Ctrl-C, the runner giving up) reach us between steps.
+      await new Promise((r) => setImmediate(r));
+      if (ctx.signal.aborted && done < p.steps) {
+        const at = Math.floor(done / p.checkpointEvery) * p.checkpointEvery;
+        throw new FailureError(
+          failure('killed', `training stopped after step ${done} of ${p.steps}`, {
+            stage: ctx.stage,
+            hint: at > 0 ? `run again to resume from the checkpoint at step ${at}` : 'run again to start over',
+          }),
+        );
+      }
+    }
+
+    const out = ctx.path(p.out);
+    await saveModel(state.model, out, { json: { training: JSON.parse(JSON.stringify(p)) as Record<string, unknown> } });
+    await writeFileAtomic(path.join(out, 'curve.csv'), curveCsv(state.curve));
+    const tail = state.curve.slice(-10);
+    const metrics = {
+      finalLoss: tail.reduce((a, c) => a + c.loss, 0) / Math.max(1, tail.length),
+      lastLoss: state.curve.at(-1)?.loss ?? null,
+      steps: p.steps,
+      resumedFrom,
+      images: data.length,
+      backend: backend.value.name,
+      seconds: Math.round((performance.now() - started) / 100) / 10,
+    };
+    await writeFileAtomic(path.join(out, 'train.json'), JSON.stringify(metrics, null, 2) + '\n');
+    // Done: a later run with the same key must start over, not resume.
+    await rm(ckptDir, { recursive: true, force: true });
+  } finally {
+    state.model.dispose();
+    state.optimizer.dispose();
+  }
+}

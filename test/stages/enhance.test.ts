@@ -1,0 +1,236 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PerItemStage } from '../../src/stage-api.ts';
+import { enhance } from '../../stages/enhance/enhance.ts';
+import stage from '../../stages/enhance/index.ts';
+import { enhanceParams, opSchema, type EnhanceParams, type Op } from '../../stages/enhance/schema.ts';
+import { readRgb, writeImage } from '../../stages/lib/image/io.ts';
+import { loadOpenCv, type CV } from '../../stages/lib/image/opencv.ts';
+import type { RgbImage } from '../../stages/lib/image/types.ts';
+import { itemCtx, px, setPx, solid, stageCtx, tempDir } from '../fixtures/images/helpers.ts';
+
+let cv: CV;
+beforeAll(async () => {
+  cv = await loadOpenCv();
+});
+
+const op = (o: Record<string, unknown>): Op => opSchema.parse(o);
+const run = (img: RgbImage, ...ops: Record<string, unknown>[]) => enhance(cv, img, ops.map(op));
+
+/** A textured test image: every channel varies. */
+function textured(w = 24, h = 16): RgbImage {
+  const img = solid(w, h, [0, 0, 0]);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) setPx(img, x, y, [(x * 9 + y * 3) % 200 + 20, (x * 5 + y * 11) % 180 + 30, (x * 3 + y * 7) % 150 + 60]);
+  return img;
+}
+
+function means(img: RgbImage): number[] {
+  const s = [0, 0, 0];
+  for (let i = 0; i < img.data.length; i++) s[i % 3]! += img.data[i]!;
+  return s.map((v) => v / (img.width * img.height));
+}
+
+function isGrey(img: RgbImage): boolean {
+  for (let i = 0; i < img.data.length; i += 3) if (img.data[i] !== img.data[i + 1] || img.data[i] !== img.data[i + 2]) return false;
+  return true;
+}
+
+describe('ops', () => {
+  it('gamma 1 is the identity; gamma 2 squares', () => {
+    const img = textured();
+    expect(Array.from(run(img, { op: 'gamma', gamma: 1 }).data)).toEqual(Array.from(img.data));
+    const half = solid(2, 2, [128, 0, 255]);
+    expect(px(run(half, { op: 'gamma', gamma: 2 }), 0, 0)).toEqual([Math.round((128 / 255) ** 2 * 255), 0, 255]);
+  });
+
+  it('the empty op list is the identity', () => {
+    const img = textured();
+    expect(Array.from(enhance(cv, img, []).data)).toEqual(Array.from(img.data));
+  });
+
+  it('Laplacian sharpening leaves flat images alone and overshoots at a step', () => {
+    const flat = solid(8, 8, [100, 100, 100]);
+    expect(Array.from(run(flat, { op: 'sharpen' }).data)).toEqual(Array.from(flat.data));
+    const step = solid(10, 4, [100, 100, 100]);
+    for (let y = 0; y < 4; y++) for (let x = 5; x < 10; x++) setPx(step, x, y, [150, 150, 150]);
+    const s = run(step, { op: 'sharpen', amount: 1, ksize: 1 });
+    // ksize 1 Laplacian at x=4: 150 + 100 - 2*100 = 50 -> 100 - 50 = 50; at x=5: 100 - 2*150 + 150 = -50 -> 200
+    expect(px(s, 4, 1)).toEqual([50, 50, 50]);
+    expect(px(s, 5, 1)).toEqual([200, 200, 200]);
+    expect(px(s, 1, 1)).toEqual([100, 100, 100]);
+  });
+
+  it('linear stretch maps the global min..max to 0..255', () => {
+    const img = solid(4, 1, [50, 50, 50]);
+    setPx(img, 1, 0, [100, 75, 150]);
+    setPx(img, 2, 0, [150, 150, 150]);
+    const s = run(img, { op: 'stretch' });
+    expect(px(s, 0, 0)).toEqual([0, 0, 0]);
+    expect(px(s, 2, 0)).toEqual([255, 255, 255]);
+    // (100 - 50) / 100 = 0.5 -> 127.5: either rounding is right
+    expect(px(s, 1, 0)[0]).toBeGreaterThanOrEqual(127);
+    expect(px(s, 1, 0)[0]).toBeLessThanOrEqual(128);
+    expect(px(s, 1, 0).slice(1)).toEqual([64, 255]);
+  });
+
+  it('levels stretches each channel on its own (clip 0 = min..max)', () => {
+    const img = solid(2, 1, [20, 100, 0]);
+    setPx(img, 1, 0, [60, 200, 10]);
+    const s = run(img, { op: 'levels', clip: 0 });
+    expect(px(s, 0, 0)).toEqual([0, 0, 0]);
+    expect(px(s, 1, 0)).toEqual([255, 255, 255]);
+    // with clipping, a single outlier does not set the range
+    const wide = solid(100, 10, [0, 0, 0]);
+    for (let i = 0; i < 1000; i++) setPx(wide, i % 100, Math.floor(i / 100), [100 + (i % 50), 100 + (i % 50), 100 + (i % 50)]);
+    setPx(wide, 0, 0, [255, 255, 255]);
+    const c = run(wide, { op: 'levels', clip: 1 });
+    expect(px(c, 50, 0)[0]).toBe(0); // value 100, the 1% low end
+    expect(px(c, 49, 0)[0]).toBe(255); // value 149, the top after clipping the outlier
+    expect(Math.abs(px(c, 25, 0)[0]! - 130)).toBeLessThanOrEqual(3); // 125 sits in the middle
+  });
+
+  it('CLAHE raises contrast of a low-contrast image and keeps grey grey', () => {
+    const img = solid(32, 32, [0, 0, 0]);
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) {
+      const v = 100 + ((x + y) % 8);
+      setPx(img, x, y, [v, v, v]);
+    }
+    const out = run(img, { op: 'clahe', clipLimit: 4, tiles: 2 });
+    const spread = (im: RgbImage) => Math.max(...im.data) - Math.min(...im.data);
+    expect(spread(out)).toBeGreaterThan(spread(img));
+    for (let i = 0; i < out.data.length; i += 3) {
+      expect(Math.abs(out.data[i]! - out.data[i + 1]!)).toBeLessThanOrEqual(2);
+      expect(Math.abs(out.data[i + 2]! - out.data[i + 1]!)).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('gray-world white balance keeps grey images grey and equalises channel means', () => {
+    const grey = solid(6, 6, [0, 0, 0]);
+    for (let i = 0; i < 36; i++) setPx(grey, i % 6, Math.floor(i / 6), [i * 7, i * 7, i * 7]);
+    const g = run(grey, { op: 'whiteBalance' });
+    expect(isGrey(g)).toBe(true);
+    expect(Array.from(g.data)).toEqual(Array.from(grey.data));
+    const tinted = solid(4, 4, [40, 120, 90]);
+    setPx(tinted, 0, 0, [60, 160, 100]);
+    const m = means(run(tinted, { op: 'whiteBalance' }));
+    expect(Math.abs(m[0]! - m[1]!)).toBeLessThan(1);
+    expect(Math.abs(m[2]! - m[1]!)).toBeLessThan(1);
+  });
+
+  it('red compensation follows Ancuti et al.: Ir + a (mean G - mean R)(1 - Ir) Ig', () => {
+    const img = solid(3, 3, [51, 153, 102]); // 0.2, 0.6, 0.4
+    const out = run(img, { op: 'redCompensation' });
+    const r = 0.2 + 1 * (0.6 - 0.2) * (1 - 0.2) * 0.6;
+    expect(px(out, 1, 1)).toEqual([Math.round(r * 255), 153, 102]);
+    const withBlue = run(img, { op: 'redCompensation', alpha: 0.5, blue: true });
+    const b = 0.4 + 0.5 * (0.6 - 0.4) * (1 - 0.4) * 0.6;
+    expect(px(withBlue, 1, 1)[2]).toBe(Math.round(b * 255));
+    const grey = solid(3, 3, [80, 80, 80]);
+    expect(Array.from(run(grey, { op: 'redCompensation' }).data)).toEqual(Array.from(grey.data));
+  });
+
+  /** A hazy image: left third pure veiling light A, the rest J t + A (1 - t). J has a zero channel in every 3x3 patch. */
+  function hazy(A: number[], t: number[], zeroChannels: number[]): { img: RgbImage; J: RgbImage } {
+    const w = 36;
+    const h = 12;
+    const J = solid(w, h, [0, 0, 0]);
+    const img = solid(w, h, [0, 0, 0]);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const j = [0.3 + 0.4 * ((x * 7) % 5) / 4, 0.5 + 0.3 * ((y * 3) % 4) / 3, 0.2 + 0.5 * ((x + y) % 3) / 2];
+        for (const c of zeroChannels) j[c] = 0;
+        setPx(J, x, y, j.map((v) => Math.round(v * 255)) as [number, number, number]);
+        const i = x < 12 ? A : j.map((v, c) => v * t[c]! + A[c]! * (1 - t[c]!));
+        setPx(img, x, y, i.map((v) => Math.round(v * 255)) as [number, number, number]);
+      }
+    }
+    return { img, J };
+  }
+
+  function expectRecovered(out: RgbImage, J: RgbImage, tol: number, fromX = 16) {
+    for (let y = 1; y < J.height - 1; y++) {
+      for (let x = fromX; x < J.width - 1; x++) {
+        const got = px(out, x, y);
+        px(J, x, y).forEach((v, c) => expect(Math.abs(got[c]! - v), `(${x},${y}) channel ${c}`).toBeLessThanOrEqual(tol));
+      }
+    }
+  }
+
+  it('dark channel prior dehazing inverts uniform haze', () => {
+    const { img, J } = hazy([0.8, 0.85, 0.9], [0.6, 0.6, 0.6], [2]);
+    const out = run(img, { op: 'dehaze', patch: 3, omega: 1, radius: 0, top: 0.1 });
+    expectRecovered(out, J, 3);
+    // the guided filter keeps a constant transmission constant (away from the sky edge it smooths)
+    expectRecovered(run(img, { op: 'dehaze', patch: 3, omega: 1, radius: 4, top: 0.1 }), J, 4, 22);
+  });
+
+  it('the underwater DCP looks at green and blue only (red may be dark everywhere)', () => {
+    // red is absorbed: no zero in G/B would fool UDCP, so zero blue; red is high everywhere
+    const { img, J } = hazy([0.3, 0.8, 0.7], [0.5, 0.5, 0.5], [2]);
+    const out = run(img, { op: 'udcp', patch: 3, omega: 1, radius: 0, top: 0.1 });
+    expectRecovered(out, J, 4);
+  });
+
+  it('backscatter removal inverts I = J t + B (1 - t) per channel', () => {
+    // per-channel transmissions; J has a dark pixel of every channel in each patch
+    const w = 36;
+    const h = 12;
+    const B = [0.3, 0.6, 0.5];
+    const t = [0.4, 0.7, 0.6];
+    const J = solid(w, h, [0, 0, 0]);
+    const img = solid(w, h, [0, 0, 0]);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const j = (x + y) % 2 === 0 ? [0, 0, 0] : [0.5 + 0.1 * (x % 3), 0.4 + 0.1 * (y % 3), 0.3];
+        setPx(J, x, y, j.map((v) => Math.round(v * 255)) as [number, number, number]);
+        const i = x < 12 ? B : j.map((v, c) => v * t[c]! + B[c]! * (1 - t[c]!));
+        setPx(img, x, y, i.map((v) => Math.round(v * 255)) as [number, number, number]);
+      }
+    }
+    expectRecovered(run(img, { op: 'backscatter', patch: 3, omega: 1, radius: 0, bInf: B }), J, 4);
+    // estimated B from the haziest pixels (the left third) gives the same
+    expectRecovered(run(img, { op: 'backscatter', patch: 3, omega: 1, radius: 0, top: 0.1 }), J, 5);
+  });
+});
+
+describe('params', () => {
+  it('fills op defaults, rejects unknown ops and unknown keys', () => {
+    expect(opSchema.parse({ op: 'dehaze' })).toEqual({ op: 'dehaze', patch: 15, omega: 0.95, t0: 0.1, radius: 30, eps: 1e-3, top: 0.001 });
+    expect(opSchema.parse({ op: 'clahe' })).toEqual({ op: 'clahe', clipLimit: 2, tiles: 8 });
+    expect(opSchema.safeParse({ op: 'sepia' }).success).toBe(false);
+    expect(opSchema.safeParse({ op: 'gamma', gama: 2 }).success).toBe(false);
+    expect(enhanceParams.parse({}).ops.length).toBeGreaterThan(0);
+  });
+});
+
+describe('enhance stage', () => {
+  let dir = '';
+  let done = async () => {};
+  beforeAll(async () => ({ dir, done } = await tempDir()));
+  afterAll(() => done());
+  const s = stage as PerItemStage<EnhanceParams>;
+
+  it('processItem writes the image with quality figures; reduce averages them into quality.json', async () => {
+    const root = path.join(dir, 'repo');
+    await writeImage(path.join(root, 'in/a.png'), textured(), { format: 'png' });
+    const params = enhanceParams.parse({ images: 'in', out: 'work/en', ops: [{ op: 'levels' }, { op: 'gamma', gamma: 0.8 }], metricBlock: 4 });
+    expect(s.io(params)).toMatchObject({ outs: ['work/en'], metrics: ['work/en/quality.json'], map: { in: 'in', out: 'work/en' } });
+    const outDir = path.join(dir, 'item');
+    const res = await s.processItem(itemCtx(root, params, 'in', 'a.png', outDir));
+    const out = await readRgb(path.join(outDir, 'images/a.png'));
+    expect([out.width, out.height]).toEqual([24, 16]);
+    const sum = res.summary as { input: { uiqm: number; uciqe: number }; output: { uiqm: number; uciqe: number } };
+    expect(sum.output.uciqe).toBeGreaterThan(0);
+    expect(sum.input.uiqm).not.toBe(sum.output.uiqm);
+    await s.reduce!(stageCtx(root, params), [
+      { rel: 'a.png', summary: res.summary },
+      { rel: 'b.png', summary: { input: { uiqm: 1, uciqe: 0.1 }, output: { uiqm: 3, uciqe: 0.5 } } },
+    ]);
+    const q = JSON.parse(await readFile(path.join(root, 'work/en/quality.json'), 'utf8'));
+    expect(q.images).toBe(2);
+    expect(q.uiqm).toBeCloseTo((sum.output.uiqm + 3) / 2, 3);
+    expect(q.inputUciqe).toBeCloseTo((sum.input.uciqe + 0.1) / 2, 3);
+    expect(q.ops).toEqual(['levels', 'gamma']);
+  });
+});
