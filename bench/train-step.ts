@@ -73,9 +73,11 @@ export async function runVariant(variant: Variant, o: BenchOptions): Promise<Var
       sample();
       return value;
     };
-    const steps = variant === 'cpu-stock' ? 1 : o.steps;
-    // The first step pays one-off costs (XNNPACK operator set-up, heap growth); the stock CPU run is too slow to repeat.
-    if (variant !== 'cpu-stock') step();
+    // The CPU backends take seconds to minutes per step: one step, no warm-up
+    // (one-off costs are small next to that). The wasm step's first run pays
+    // XNNPACK operator set-up and heap growth, so it is warmed up first.
+    const steps = variant === 'wasm' ? o.steps : 1;
+    if (variant === 'wasm') step();
     const wall: number[] = [];
     const cpu: number[] = [];
     const losses: number[] = [];
@@ -90,7 +92,7 @@ export async function runVariant(variant: Variant, o: BenchOptions): Promise<Var
     let inferMsPerImage: number | null = null;
     if (variant !== 'cpu-stock') {
       const infer: number[] = [];
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < (variant === 'wasm' ? 3 : 2); i++) {
         const t0 = performance.now();
         tf.tidy(() => net.forward(images).dataSync());
         infer.push((performance.now() - t0) / o.batch);

@@ -20,6 +20,9 @@ Commands:
   status [stage...]    every stage as up to date / stale / never run, and why
   dag                  the stage graph (--mermaid or --dot for diagrams)
   metrics              all metrics files as a table
+  metrics diff [REV]   metrics now against those recorded in pipeline.lock at git REV (default HEAD)
+  params diff [REV]    params in pipeline.yaml against those recorded in pipeline.lock at REV
+  report               write report/index.html: results, curves, samples, graph, params, data previews
   checkout [stage...]  put the outputs recorded in pipeline.lock back from the cache
   gc                   remove cache objects nothing refers to (--dry-run, --keep-days N)
 
@@ -91,8 +94,24 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       return dagCommand(io, { ...common, format: v.mermaid ? 'mermaid' : v.dot ? 'dot' : 'text' });
     }
     case 'metrics': {
+      if (rest[0] === 'diff') {
+        const { metricsDiffCommand } = await import('./commands/metrics-diff.ts');
+        return metricsDiffCommand(io, rest.slice(1), { ...common, json: v.json });
+      }
       const { metricsCommand } = await import('./commands/metrics.ts');
       return metricsCommand(io, { ...common, json: v.json });
+    }
+    case 'params': {
+      if (rest[0] !== 'diff') {
+        io.stderr.write(`pipe params: expected 'diff' (pipe params diff [REV])\nRun 'pipe --help' for usage.\n`);
+        return EXIT.usage;
+      }
+      const { paramsDiffCommand } = await import('./commands/params-diff.ts');
+      return paramsDiffCommand(io, rest.slice(1), { ...common, json: v.json });
+    }
+    case 'report': {
+      const { reportCommand } = await import('./commands/report.ts');
+      return reportCommand(io, rest, common);
     }
     case 'checkout': {
       const { checkoutCommand } = await import('./commands/checkout.ts');

@@ -131,7 +131,9 @@ export async function assessStage(
   // While planning, an upstream stage that will run makes this key provisional;
   // once upstream has finished, its effect shows in the dep hashes instead.
   if (o.planning) for (const up of o.upstreamChanged) reasons.push({ kind: 'upstream-changed', stage: up });
-  for (const m of missing) reasons.push({ kind: 'dep-removed', path: m });
+  // A dep that is missing now but was recorded last time has been removed; one
+  // never recorded is simply not produced yet (its stage's state says why).
+  for (const m of missing) if (entry?.deps[m]) reasons.push({ kind: 'dep-removed', path: m });
   if (!entry) {
     reasons.push({ kind: 'never-run' });
   } else if (entry.key !== key) {

@@ -35,15 +35,27 @@ export function stageKey(stage: StageInstance, code: Digest, deps: Record<string
   });
 }
 
+/**
+ * Params as they matter to one item: the item folder's own path (`map.in`,
+ * `map.out`) is left out, so moving or renaming a data folder keeps its items cached.
+ */
+function itemParams(params: Record<string, unknown>, map: { in: string; out: string } | undefined): Record<string, unknown> {
+  if (!map) return params;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) out[k] = v === map.in ? '<map.in>' : v === map.out ? '<map.out>' : v;
+  return out;
+}
+
 /** Key of one item of a per-item stage: code, params, the item's path and content. */
 export function itemKey(stage: StageInstance, code: Digest, rel: string, inputHash: Digest): Digest {
+  const cmd = stage.cmd && stage.map ? stage.cmd.split(stage.map.in).join('<map.in>').split(stage.map.out).join('<map.out>') : stage.cmd;
   return hashRecord({
     v: KEY_VERSION,
     item: true,
     uses: stage.uses ?? null,
-    cmd: stage.cmd ?? null,
+    cmd: cmd ?? null,
     code,
-    params: stage.params,
+    params: itemParams(stage.params, stage.map),
     env: stage.env,
     rel,
     input: inputHash,

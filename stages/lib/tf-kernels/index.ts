@@ -1,5 +1,5 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
-import { cpuConv2DBackpropFilter } from './cpu-filter-grad.ts';
+import { cpuConv2DBackpropFilter, cpuDepthwiseBackpropFilter } from './cpu-filter-grad.ts';
 import { wasmConv2DBackpropFilter, wasmDepthwiseBackpropFilter } from './wasm-filter-grads.ts';
 import { wasmConv2DBackpropInput, wasmDepthwiseBackpropInput } from './wasm-input-grads.ts';
 import { wasmBatchToSpaceND, wasmSpaceToBatchND } from './wasm-space-batch.ts';
@@ -46,17 +46,21 @@ export function registerWasmTrainingKernels(): void {
 
 let spaceBatch: [KernelFunc, KernelFunc] | undefined;
 
-let cpuKernel: KernelFunc | undefined;
+let cpuKernels: [KernelFunc, KernelFunc] | undefined;
 
 /**
- * Registers a fast Conv2DBackpropFilter for the plain CPU backend (the stock one
- * is ~90% of a CPU training step). Idempotent; call after importing
- * '@tensorflow/tfjs-backend-cpu'.
+ * Registers fast Conv2DBackpropFilter and DepthwiseConv2dNativeBackpropFilter
+ * kernels for the plain CPU backend (the stock ones are most of a CPU training
+ * step). Idempotent; call after importing '@tensorflow/tfjs-backend-cpu'.
  */
 export function registerFastCpuKernels(): void {
-  if (cpuKernel == null) {
+  if (cpuKernels == null) {
     const stock = getKernel('Conv2DBackpropFilter', 'cpu') as KernelConfig | undefined;
-    cpuKernel = cpuConv2DBackpropFilter(stock?.kernelFunc) as unknown as KernelFunc;
+    cpuKernels = [
+      cpuConv2DBackpropFilter(stock?.kernelFunc) as unknown as KernelFunc,
+      cpuDepthwiseBackpropFilter() as unknown as KernelFunc,
+    ];
   }
-  install('Conv2DBackpropFilter', 'cpu', cpuKernel);
+  install('Conv2DBackpropFilter', 'cpu', cpuKernels[0]);
+  install('DepthwiseConv2dNativeBackpropFilter', 'cpu', cpuKernels[1]);
 }

@@ -29,7 +29,8 @@ export interface BackendInfo {
   provider: string;
 }
 
-const registered = new Map<BackendName, Promise<string | undefined>>();
+/** Per backend: the package that provided it, or why it could not be loaded. */
+const registered = new Map<BackendName, Promise<{ provider: string } | { error: string }>>();
 
 /** Dynamic import by a computed name, so TypeScript and bundlers do not require the optional packages. */
 async function importOptional(name: string): Promise<boolean> {
@@ -110,11 +111,15 @@ function trainingProbe(): string | undefined {
 async function tryBackend(name: BackendName, threads: number, training: boolean): Promise<Result<BackendInfo, string>> {
   let p = registered.get(name);
   if (!p) {
-    p = register(name, threads).catch(() => undefined);
+    p = register(name, threads).then(
+      (provider) => (provider ? { provider } : { error: 'neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed' }),
+      (e: unknown) => ({ error: `${name} backend failed to load: ${(e as Error).message}` }),
+    );
     registered.set(name, p);
   }
-  const provider = await p;
-  if (!provider) return err(name === 'tensorflow' ? 'neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed' : `${name} backend failed to load`);
+  const loaded = await p;
+  if ('error' in loaded) return err(loaded.error);
+  const { provider } = loaded;
   let okSet = false;
   try {
     okSet = await tf.setBackend(name);

@@ -3,10 +3,13 @@
  * labels by file stem, decoding with sharp, and the study's augmentation
  * (random scale, random crop, mirror) drawn from a seeded generator keyed
  * by step, so a resumed run sees the same batches as an uninterrupted one.
+ * Decoding goes through the project's image reader (stages/lib/image), so
+ * every format the other stages read (BMP included) works here too.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FailureError, failure } from '../../../src/failure.ts';
+import { readRgb } from '../image/io.ts';
 import { IGNORE_LABEL } from './loss.ts';
 import { Rng, mixSeed } from './rng.ts';
 
@@ -89,27 +92,10 @@ export async function resolveSamples(listFile: string, imagesDir: string, labels
   return out;
 }
 
-async function decode(file: string): Promise<Raster> {
-  const { default: sharp } = await import('sharp');
-  try {
-    const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
-    return { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-  } catch (e) {
-    throw new FailureError(failure('io', `cannot decode ${file}: ${(e as Error).message}`, { file }));
-  }
-}
-
-/** Decodes an image to 8-bit RGB (grey is replicated, alpha dropped). */
+/** Decodes any image the project reads (sharp's formats plus BMP) to 8-bit RGB. */
 export async function decodeRGB(file: string): Promise<Raster> {
-  const r = await decode(file);
-  if (r.channels === 3) return r;
-  const n = r.width * r.height;
-  const out = new Uint8Array(n * 3);
-  const grey = r.channels < 3;
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < 3; c++) out[i * 3 + c] = r.data[i * r.channels + (grey ? 0 : c)]!;
-  }
-  return { width: r.width, height: r.height, channels: 3, data: out };
+  const img = await readRgb(file);
+  return { ...img, channels: 3 };
 }
 
 /**
@@ -118,16 +104,14 @@ export async function decodeRGB(file: string): Promise<Raster> {
  * colours become the ignore label), so VOC-style colour masks work too.
  */
 export async function decodeLabel(file: string, palette: [number, number, number][] = DEFAULT_PALETTE): Promise<Raster> {
-  const r = await decode(file);
+  const r = await decodeRGB(file);
   const n = r.width * r.height;
   const out = new Uint8Array(n);
-  const ch = r.channels;
+  const ch = 3;
   let isGrey = true;
-  if (ch >= 3) {
-    for (let i = 0; i < n && isGrey; i++) {
-      const o = i * ch;
-      isGrey = r.data[o] === r.data[o + 1] && r.data[o] === r.data[o + 2];
-    }
+  for (let i = 0; i < n && isGrey; i++) {
+    const o = i * ch;
+    isGrey = r.data[o] === r.data[o + 1] && r.data[o] === r.data[o + 2];
   }
   if (isGrey) {
     for (let i = 0; i < n; i++) out[i] = r.data[i * ch]!;

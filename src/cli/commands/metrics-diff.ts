@@ -1,0 +1,43 @@
+/** `pipe metrics diff [REV] [--json]`: metrics of the working tree against those recorded at REV (default HEAD). */
+import type { CliIO } from '../io.ts';
+import { EXIT } from '../io.ts';
+import { printFailures } from '../errors.ts';
+import { openSession } from '../../run/session.ts';
+import { collectMetrics } from '../../metrics/collect.ts';
+import { diffMetrics, formatDelta, formatValue, lockAtRevision, metricsFromLock, type ValueDiff } from '../../metrics/diff.ts';
+import { formatTable } from '../../report/format-table.ts';
+
+/** The diff as an aligned table: one line per changed metric, notes for unreadable files. */
+export function metricsDiffTable(rev: string, diffs: ValueDiff[]): string {
+  return formatTable(
+    ['stage', 'file', 'metric', rev, 'workspace', 'change'],
+    diffs.map((d) => [d.stage, d.file, d.key, d.note ? d.note : formatValue(d.old), d.note ? '' : formatValue(d.new), formatDelta(d.delta)]),
+    { align: ['left', 'left', 'left', 'right', 'right', 'right'] },
+  );
+}
+
+export async function metricsDiffCommand(io: CliIO, args: string[], f: { file?: string; json: boolean }): Promise<number> {
+  if (args.length > 1) {
+    io.stderr.write(`pipe metrics diff: expected at most one revision, got ${args.length}\n`);
+    return EXIT.usage;
+  }
+  const rev = args[0] ?? 'HEAD';
+  const session = await openSession({ cwd: io.cwd, ...(f.file ? { file: f.file } : {}) });
+  if (!session.ok) {
+    printFailures(io, session.error);
+    return EXIT.usage;
+  }
+  const s = session.value;
+  const lock = await lockAtRevision(s.root, s.lockFile, rev);
+  if (!lock.ok) {
+    printFailures(io, [lock.error]);
+    return EXIT.usage;
+  }
+  const before = await metricsFromLock(s.graph, lock.value, s.store);
+  const after = await collectMetrics(s.graph, s.root);
+  const diffs = diffMetrics(before, after);
+  if (f.json) io.stdout.write(JSON.stringify({ rev, diffs }) + '\n');
+  else if (diffs.length === 0) io.stdout.write(`no metrics changed since ${rev}\n`);
+  else io.stdout.write(metricsDiffTable(rev, diffs) + '\n');
+  return EXIT.ok;
+}

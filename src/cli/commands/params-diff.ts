@@ -1,0 +1,40 @@
+/** `pipe params diff [REV] [--json]`: params in pipeline.yaml against those recorded in pipeline.lock at REV (default HEAD). */
+import type { CliIO } from '../io.ts';
+import { EXIT } from '../io.ts';
+import { printFailures } from '../errors.ts';
+import { openSession } from '../../run/session.ts';
+import { diffParams, formatDelta, formatValue, lockAtRevision, type ValueDiff } from '../../metrics/diff.ts';
+import { formatTable } from '../../report/format-table.ts';
+
+/** The diff as an aligned table: one line per changed param. */
+export function paramsDiffTable(rev: string, diffs: ValueDiff[]): string {
+  return formatTable(
+    ['stage', 'param', rev, 'workspace', 'change'],
+    diffs.map((d) => [d.stage, d.key, formatValue(d.old), formatValue(d.new), formatDelta(d.delta)]),
+    { align: ['left', 'left', 'right', 'right', 'right'] },
+  );
+}
+
+export async function paramsDiffCommand(io: CliIO, args: string[], f: { file?: string; json: boolean }): Promise<number> {
+  if (args.length > 1) {
+    io.stderr.write(`pipe params diff: expected at most one revision, got ${args.length}\n`);
+    return EXIT.usage;
+  }
+  const rev = args[0] ?? 'HEAD';
+  const session = await openSession({ cwd: io.cwd, ...(f.file ? { file: f.file } : {}) });
+  if (!session.ok) {
+    printFailures(io, session.error);
+    return EXIT.usage;
+  }
+  const s = session.value;
+  const lock = await lockAtRevision(s.root, s.lockFile, rev);
+  if (!lock.ok) {
+    printFailures(io, [lock.error]);
+    return EXIT.usage;
+  }
+  const diffs = diffParams(lock.value, s.graph);
+  if (f.json) io.stdout.write(JSON.stringify({ rev, diffs }) + '\n');
+  else if (diffs.length === 0) io.stdout.write(`no params changed since ${rev}\n`);
+  else io.stdout.write(paramsDiffTable(rev, diffs) + '\n');
+  return EXIT.ok;
+}
