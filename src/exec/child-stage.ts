@@ -32,7 +32,7 @@ export async function runStageInChild(o: ChildStageOptions): Promise<Result<void
   const entry = fileURLToPath(siblingEntry(import.meta.url, 'child-entry'));
   const tail = new TailBuffer(20);
   let result: Result<void, Failure> | undefined;
-  const child = spawnGroup(process.execPath, nodeArgsFor(entry), {
+  const child = spawnGroup(process.execPath, nodeArgsFor(entry, o.modulePath), {
     cwd: o.init.root,
     env: { ...process.env, ...o.env },
     ipc: true,

@@ -61,7 +61,7 @@ const { workerData } = require('node:worker_threads');
 export function createItemPool(o: ItemPoolOptions): ItemPool {
   const size = Math.max(1, Math.floor(o.size) || 1);
   const entry = siblingEntry(import.meta.url, 'item-worker');
-  const isTs = entry.pathname.endsWith('.ts');
+  const isTs = entry.pathname.endsWith('.ts') || o.modulePath.endsWith('.ts');
   const slots = new Set<Slot>();
   const queue: Job[] = [];
   let nextId = 1;

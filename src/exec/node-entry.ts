@@ -29,9 +29,12 @@ export function tsxApiUrl(): string {
   return tsxApi;
 }
 
-/** Node arguments to run `entryAbs`: `['--import', <tsx>, entryAbs]` for `.ts`, else `[entryAbs]`. */
-export function nodeArgsFor(entryAbs: string): string[] {
-  return entryAbs.endsWith('.ts') ? ['--import', tsxLoaderUrl(), entryAbs] : [entryAbs];
+/**
+ * Node arguments to run `entryAbs`: `['--import', <tsx>, entryAbs]` when it or
+ * a module it will load (a user's stage from PIPE_STAGES_PATH) is `.ts`.
+ */
+export function nodeArgsFor(entryAbs: string, ...loads: string[]): string[] {
+  return [entryAbs, ...loads].some((f) => f.endsWith('.ts')) ? ['--import', tsxLoaderUrl(), entryAbs] : [entryAbs];
 }
 
 /** The sibling module `name` (without extension) of `fromUrl`, with the same extension (.ts in sources, .js in dist). */

@@ -67,12 +67,20 @@ async function listSources(entry: string): Promise<string[]> {
 }
 
 let loaded: Promise<Map<string, BuiltinStage>> | undefined;
+let tsxRegistered: Promise<void> | undefined;
+
+/** Lets the compiled CLI load a user's TypeScript stage (PIPE_STAGES_PATH). */
+function registerTsx(): Promise<void> {
+  tsxRegistered ??= import('tsx/esm/api').then((m) => void m.register());
+  return tsxRegistered;
+}
 
 async function loadFrom(srcDir: string, runDir: string, exts: string[], map: Map<string, BuiltinStage>): Promise<void> {
   for (const entry of await readdir(srcDir, { withFileTypes: true })) {
     if (!entry.isDirectory() || entry.name === 'lib') continue;
     const modulePath = exts.map((ext) => path.join(runDir, entry.name, `index${ext}`)).find((p) => existsSync(p));
     if (!modulePath) continue;
+    if (modulePath.endsWith('.ts') && fileURLToPath(import.meta.url).endsWith('.js')) await registerTsx();
     const mod = (await import(pathToFileURL(modulePath).href)) as { default?: Stage };
     if (!mod.default) throw new Error(`${modulePath} must export a default stage`);
     const sourceEntry = ['.ts', '.js', '.mjs'].map((ext) => path.join(srcDir, entry.name, `index${ext}`)).find((p) => existsSync(p))!;
