@@ -253,7 +253,9 @@ export async function collectReport(s: Session, o: { now?: Date } = {}): Promise
   for (const name of s.graph.order) {
     const st = s.graph.stages.get(name)!;
     curves.push(...(await curvesOf(s, st)));
-    if (st.uses === 'evaluate' || evalNames.has(name)) evaluations.push(await evaluationOf(s, st));
+    // Evaluations that have not run yet (or failed) still get a section saying so.
+    const looksEvaluation = st.bindings.train !== undefined && st.bindings.test !== undefined && st.metrics.length > 0;
+    if (st.uses === 'evaluate' || evalNames.has(name) || looksEvaluation) evaluations.push(await evaluationOf(s, st));
     datasets.push(...(await datasetsOf(s, st)));
   }
   const notes = metrics.filter((m) => m.error).map((m) => m.error!);

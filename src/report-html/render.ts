@@ -19,7 +19,7 @@ th{background:#f4f4f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
 td.best{font-weight:700;background:#e3f5e1}td.best::after{content:" ★";color:#2a7a2a}
 .state-up-to-date{color:#2a7a2a}.state-stale,.state-cannot-plan{color:#b3261e;font-weight:600}.state-never-run{color:#b3261e;font-weight:600}.state-restorable-from-cache{color:#8a6d00}
 .note{color:#6b6b6b;font-style:italic}.failure{background:#fdecea;border-left:4px solid #b3261e;padding:.4rem .8rem;margin:.4rem 0}
-.strip td{text-align:center}.strip img{max-width:200px;max-height:200px;display:block;margin:auto;image-rendering:pixelated}
+.strip td{text-align:center}.strip img{width:128px;height:auto;max-height:200px;object-fit:contain;display:block;margin:auto;image-rendering:pixelated}
 .chart svg{max-width:100%;height:auto}code{background:#f4f4f6;padding:0 .2rem}details{margin:.3rem 0}
 ul.reasons{margin:0;padding-left:1.1rem}
 `;

@@ -21,12 +21,13 @@ export const STEMS = ['a', 'b', 'c', 'd'];
 export const MIOU: Record<string, number> = {
   'bright-bright': 0.894,
   'bright-dark': 0.549,
+  'dark-bright': 0.45,
   'dark-dark': 0.638,
   'bright-dark-deglared': 0.61,
   'dark-dark-deglared': 0.727,
 };
 /** Valve IoU per evaluation; the best is bright→bright. */
-const VALVE: Record<string, number> = { 'bright-bright': 0.91, 'bright-dark': 0.4, 'dark-dark': 0.55, 'bright-dark-deglared': 0.5, 'dark-dark-deglared': 0.7 };
+const VALVE: Record<string, number> = { 'bright-bright': 0.91, 'bright-dark': 0.4, 'dark-bright': 0.3, 'dark-dark': 0.55, 'bright-dark-deglared': 0.5, 'dark-dark-deglared': 0.95 };
 
 /** Index labels: class 1 (valve) square, class 2 (pipe) band, background elsewhere. */
 function labels(shift: number): Buffer {
