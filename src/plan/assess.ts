@@ -3,7 +3,6 @@
  * cache, or run it — and why, by comparing its current key, deps, params,
  * code and outputs with its lock entry and the run cache.
  */
-import path from 'node:path';
 import type { StageInstance } from '../model.ts';
 import type { Reason, StageAction } from '../events.ts';
 import type { Failure } from '../failure.ts';
@@ -11,7 +10,7 @@ import type { Result } from '../util/result.ts';
 import { err, ok } from '../util/result.ts';
 import type { Session } from '../run/session.ts';
 import type { PathHash, ManifestEntry } from '../hash/tree.ts';
-import { hashPath, diffManifests } from '../hash/tree.ts';
+import { diffManifests } from '../hash/tree.ts';
 import type { Digest } from '../hash/digest.ts';
 import type { LockEntry, LockOut } from '../lock/lockfile.ts';
 import type { RunRecord } from '../cache/store.ts';
@@ -75,7 +74,7 @@ export async function hashDeps(
   const deps: Record<string, PathHash> = {};
   const missing: string[] = [];
   for (const d of stage.deps) {
-    const h = await hashPath(path.join(s.root, d), { statCache: s.statCache });
+    const h = await s.hashes.get(d);
     if (h) deps[d] = h;
     else missing.push(d);
   }
@@ -84,7 +83,7 @@ export async function hashDeps(
 
 export async function hashOuts(s: Session, stage: StageInstance): Promise<Record<string, PathHash | null>> {
   const outs: Record<string, PathHash | null> = {};
-  for (const o of trackedOuts(stage)) outs[o.path] = await hashPath(path.join(s.root, o.path), { statCache: s.statCache });
+  for (const o of trackedOuts(stage)) outs[o.path] = await s.hashes.get(o.path);
   return outs;
 }
 

@@ -47,7 +47,7 @@ function itemParams(params: Record<string, unknown>, map: { in: string; out: str
 }
 
 /** Key of one item of a per-item stage: code, params, the item's path and content. */
-export function itemKey(stage: StageInstance, code: Digest, rel: string, inputHash: Digest): Digest {
+export function itemKey(stage: StageInstance, code: Digest, rel: string, inputHash: Digest, otherDeps: Record<string, DepHash> = {}): Digest {
   const cmd = stage.cmd && stage.map ? stage.cmd.split(stage.map.in).join('<map.in>').split(stage.map.out).join('<map.out>') : stage.cmd;
   return hashRecord({
     v: KEY_VERSION,
@@ -59,5 +59,10 @@ export function itemKey(stage: StageInstance, code: Digest, rel: string, inputHa
     env: stage.env,
     rel,
     input: inputHash,
+    // Anything else the stage reads (convert's paired images, a cmd's script)
+    // may change an item's output, so it is part of every item's key.
+    others: Object.keys(otherDeps)
+      .sort()
+      .map((p) => [p, otherDeps[p]!.hash]),
   });
 }

@@ -17,6 +17,7 @@ import { collectMetrics, type MetricsRow } from '../metrics/collect.ts';
 import { studyTable, type StudyTable } from '../metrics/study-table.ts';
 import { DEFAULT_PALETTE, labelPictures, thumbnail } from './images.ts';
 import type { CurvePoint } from './charts.ts';
+import { readLastRun } from './last-run.ts';
 
 /** Sample rows shown per evaluation. */
 export const SAMPLES_PER_EVALUATION = 3;
@@ -66,6 +67,9 @@ export interface ReportData {
   generatedAt: string;
   stages: StageView[];
   planFailures: Failure[];
+  /** Failures recorded by the last run for stages still not up to date (a fixed stage's old failure is dropped). */
+  runFailures: Failure[];
+  lastRunAt?: string;
   metrics: MetricsRow[];
   study: StudyTable;
   curves: { stage: string; file: string; points: CurvePoint[] }[];
@@ -111,8 +115,8 @@ export function parseCurveCsv(text: string): CurvePoint[] {
 }
 
 /** Training curves: `curve.csv` inside an out folder, or an out that is itself a `*curve*.csv`. */
-async function curvesOf(s: Session, st: StageInstance): Promise<{ stage: string; file: string; points: CurvePoint[] }[]> {
-  const found = [];
+async function curvesOf(s: Session, st: StageInstance): Promise<ReportData['curves']> {
+  const found: ReportData['curves'] = [];
   for (const o of st.outs) {
     const candidates = /curve[^/]*\.csv$/i.test(o.path) ? [o.path] : [`${o.path}/curve.csv`];
     for (const rel of candidates) {
@@ -184,7 +188,7 @@ async function evaluationOf(s: Session, st: StageInstance): Promise<EvaluationVi
       stem,
       input: await pic(raw ? raw.get(stem) : pre.get(stem), images ? `no image ${stem}.* in ${raw ? rawDir : images}` : 'no images param'),
       preprocessed: raw ? await pic(pre.get(stem), `no image ${stem}.* in ${images}`) : { none: 'no preprocessing' },
-      glare: await pic(glare.get(stem), glareDir ? `no glare mask ${stem}.png` : 'no glare mask for this set'),
+      glare: await pic(glare.get(stem), glare.size ? `no glare mask ${stem}.png in ${glareDir}` : 'no glare mask'),
       truth: !labelsPics ? { none: labels ? `no label ${labels}/${stem}.png` : 'no labels param' } : 'error' in labelsPics ? labelsPics : { uri: labelsPics.truth },
       prediction: await thumbnail(predAbs),
       errors: !labelsPics ? { none: 'no ground truth' } : 'error' in labelsPics ? labelsPics : { uri: labelsPics.errors },
@@ -247,9 +251,9 @@ export async function collectReport(s: Session, o: { now?: Date } = {}): Promise
   const metrics = await collectMetrics(s.graph, s.root);
   const study = studyTable(metrics);
   const evalNames = new Set(study.rows.map((r) => r.stage));
-  const curves = [];
-  const evaluations = [];
-  const datasets = [];
+  const curves: ReportData['curves'] = [];
+  const evaluations: EvaluationView[] = [];
+  const datasets: DatasetView[] = [];
   for (const name of s.graph.order) {
     const st = s.graph.stages.get(name)!;
     curves.push(...(await curvesOf(s, st)));
@@ -259,11 +263,16 @@ export async function collectReport(s: Session, o: { now?: Date } = {}): Promise
     datasets.push(...(await datasetsOf(s, st)));
   }
   const notes = metrics.filter((m) => m.error).map((m) => m.error!);
+  const lastRun = await readLastRun(s.pipeDir);
+  const notUpToDate = new Set(stages.filter((x) => x.state !== 'up to date').map((x) => x.name));
+  const runFailures = (lastRun?.failures ?? []).filter((f) => !f.stage || notUpToDate.has(f.stage));
   return {
     title: `pipe report: ${path.basename(s.root)}`,
     generatedAt: (o.now ?? new Date()).toISOString(),
     stages,
     planFailures: plan.failures,
+    runFailures,
+    ...(lastRun ? { lastRunAt: lastRun.finishedAt } : {}),
     metrics,
     study,
     curves,

@@ -19,11 +19,18 @@ function dataUri(png: Buffer): string {
   return `data:image/png;base64,${png.toString('base64')}`;
 }
 
-/** A downscaled PNG data URI of an image file, or an error message when it cannot be read. */
+/**
+ * A downscaled data URI of an image file, or an error message when it cannot
+ * be read. Photos stored as JPEG stay JPEG (a PNG of a photo is several times
+ * larger); everything else (labels, masks, predictions) becomes a lossless PNG.
+ */
 export async function thumbnail(abs: string, max = THUMB_MAX): Promise<{ uri: string } | { error: string }> {
   try {
-    const png = await sharp(abs).resize({ width: max, height: max, fit: 'inside', withoutEnlargement: true }).png().toBuffer();
-    return { uri: dataUri(png) };
+    const img = sharp(abs);
+    const { format } = await img.metadata();
+    const small = img.resize({ width: max, height: max, fit: 'inside', withoutEnlargement: true });
+    if (format === 'jpeg') return { uri: `data:image/jpeg;base64,${(await small.jpeg({ quality: 80 }).toBuffer()).toString('base64')}` };
+    return { uri: dataUri(await small.png().toBuffer()) };
   } catch (e) {
     return { error: `cannot read ${abs}: ${(e as Error).message}` };
   }

@@ -111,7 +111,10 @@ function pipelineSection(d: ReportData): string {
       `<td class="state-${esc(s.state.replace(/ /g, '-'))}">${esc(s.state)}${s.reasons.length ? `<ul class="reasons">${s.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : ''}</td>` +
       `<td class="num">${s.lastDurationMs !== undefined ? esc(formatDuration(s.lastDurationMs)) : '-'}</td><td>${esc(s.ranAt ?? 'never')}</td><td>${esc(cacheWord(s))}</td></tr>`,
   );
-  const failures = d.planFailures.map(failureBlock).join('');
+  const runFailures = d.runFailures.length
+    ? `<h3 id="run-failures">What failed in the last run${d.lastRunAt ? ` (${esc(d.lastRunAt)})` : ''}</h3>${d.runFailures.map(failureBlock).join('')}`
+    : '';
+  const failures = runFailures + d.planFailures.map(failureBlock).join('');
   return `${summary}${failures}<table id="stages"><thead><tr><th>stage</th><th>what</th><th>state</th><th>last duration</th><th>last ran</th><th>cache</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 

@@ -127,7 +127,8 @@ export async function runPerItem(
   if (!mapOut) throw new Error(`map.out ${map.out} is not an out of ${stage.name}`);
   await mkdir(mapOut.abs, { recursive: true });
   const all = listItems(a, s.root);
-  const items: Item[] = all.map((i) => ({ rel: i.rel, input: i.input, key: itemKey(stage, a.code.hash, i.rel, i.hash as never) }));
+  const others = Object.fromEntries(Object.entries(a.deps).filter(([p]) => p !== map.in));
+  const items: Item[] = all.map((i) => ({ rel: i.rel, input: i.input, key: itemKey(stage, a.code.hash, i.rel, i.hash as never, others) }));
 
   // Cached items first: their files come from the previous output where it
   // is unchanged (a hard link: no copy), else from the cache objects.

@@ -15,6 +15,7 @@ import { acquireRepoLock } from '../lock/repo-lock.ts';
 import { writeLock, serializeLock, type LockEntry, type LockFile } from '../lock/lockfile.ts';
 import { RunWorkspace } from './workspace.ts';
 import { executeStage } from './execute-stage.ts';
+import { trackedOuts } from '../plan/outputs.ts';
 
 export interface RunOptions {
   /** Stage names to run (with their upstream); all when empty. */
@@ -95,6 +96,8 @@ export async function runPipeline(s: Session, o: RunOptions): Promise<RunResult>
           const t = Date.now();
           const a = await assessStage(s, stage, { force: o.forced.has(name), upstreamChanged, planning: false });
           const outcome = a.ok ? await executeStage(s, a.value, grant, { signal: o.signal, emit, keepGoing: o.keepGoing, ws, hasGpus: o.gpus.length > 0 }) : a;
+          // Whatever happened, this stage's outputs may have been rewritten.
+          for (const t of trackedOuts(stage)) s.hashes.invalidate(t.path);
           if (!outcome.ok) {
             summary.failed.push(name);
             failures.push(outcome.error);

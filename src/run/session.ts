@@ -15,6 +15,7 @@ import { readLock, type LockFile } from '../lock/lockfile.ts';
 import { StatCache } from '../hash/stat-cache.ts';
 import { CacheStore } from '../cache/store.ts';
 import { initHasher } from '../hash/digest.ts';
+import { HashMemo } from '../plan/hash-memo.ts';
 
 export interface Session {
   root: string;
@@ -27,6 +28,8 @@ export interface Session {
   lock: LockFile;
   statCache: StatCache;
   store: CacheStore;
+  /** Path hashes remembered for this command; invalidated where stages write. */
+  hashes: HashMemo;
 }
 
 export interface SessionOptions {
@@ -77,5 +80,6 @@ export async function openSession(o: SessionOptions): Promise<Result<Session, Fa
   const pipeDir = path.join(root, '.pipe');
   const statCache = await StatCache.load(path.join(pipeDir, 'stat-cache.json'));
   const store = new CacheStore(path.join(root, 'cache'));
-  return ok({ root, pipelineFile, lockFile, pipeDir, graph: graph.value, builtins, lock: lock.value, statCache, store });
+  const hashes = new HashMemo(root, statCache);
+  return ok({ root, pipelineFile, lockFile, pipeDir, graph: graph.value, builtins, lock: lock.value, statCache, store, hashes });
 }

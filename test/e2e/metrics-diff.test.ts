@@ -3,7 +3,7 @@
  * with two commits: metrics at a revision come from the cache by the hashes
  * that revision's pipeline.lock recorded.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { TestRepo } from '../helpers/repo.ts';
@@ -23,8 +23,7 @@ stages:
     metrics: [results/metrics.json]
 `;
 // Writes metrics.json and a copy for the eval stage; the eval stage keeps only its copy.
-const SCORE_SH = `miou=$(echo "scale=3; 0.5 * $1" | bc 2>/dev/null || echo 0)
-node -e "const s=+process.argv[1]; const j=JSON.stringify({miou: s/4, acc: 0.9, backend: 'cpu', iou: {valve: s/8}}); require('fs').writeFileSync('metrics.json', j); require('fs').writeFileSync('metrics.json.tmp', j)" $1
+const SCORE_SH = `node -e "const s=+process.argv[1]; const j=JSON.stringify({miou: s/4, acc: 0.9, backend: 'cpu', iou: {valve: s/8}}); require('fs').writeFileSync('metrics.json', j); require('fs').writeFileSync('metrics.json.tmp', j)" $1
 `;
 
 function git(root: string, ...args: string[]): string {
@@ -38,21 +37,20 @@ async function commitRun(repo: TestRepo, message: string): Promise<void> {
   git(repo.root, 'commit', '-q', '-m', message);
 }
 
+// The tests share one repository with two commits and run in order (the last makes its own):
+// the later ones change the working tree, the last one deletes the cache.
 describe('pipe metrics diff / params diff', () => {
   let repo: TestRepo;
-  afterEach(async () => repo?.dispose());
-
-  async function twoCommits(): Promise<TestRepo> {
+  beforeAll(async () => {
     repo = await TestRepo.create({ 'pipeline.yaml': PIPELINE(2), 'score.sh': SCORE_SH, '.gitignore': 'cache/\n.pipe/\n' });
     git(repo.root, 'init', '-q');
     await commitRun(repo, 'scale 2');
     await repo.write('pipeline.yaml', PIPELINE(3));
     await commitRun(repo, 'scale 3');
-    return repo;
-  }
+  });
+  afterAll(async () => repo?.dispose());
 
   it('shows the metrics that changed between a revision and the working tree, with deltas', async () => {
-    await twoCommits();
     const same = await repo.pipe(['metrics', 'diff']);
     expect(same.code, same.stderr).toBe(0);
     expect(same.stdout).toContain('no metrics changed since HEAD');
@@ -75,8 +73,21 @@ describe('pipe metrics diff / params diff', () => {
     expect(miou.delta).toBeCloseTo(0.25);
   });
 
+  it('pipe params diff lists changed, added and removed params', async () => {
+    await repo.write('pipeline.yaml', PIPELINE(5, ', tta: true'));
+    const d = await repo.pipe(['params', 'diff', 'HEAD~1']);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout).toMatch(/^stage\s+param\s+HEAD~1\s+workspace\s+change$/m);
+    expect(d.stdout).toMatch(/^score\s+scale\s+2\s+5\s+\+3$/m);
+    expect(d.stdout).toMatch(/^eval\s+tta\s+-\s+true$/m);
+    expect(d.stdout).not.toMatch(/\bname\b/);
+    const none = await repo.pipe(['params', 'diff', 'HEAD']);
+    expect(none.stdout).toMatch(/^score\s+scale\s+3\s+5\s+\+2$/m);
+    await repo.write('pipeline.yaml', PIPELINE(3));
+    expect((await repo.pipe(['params', 'diff'])).stdout).toContain('no params changed since HEAD');
+  });
+
   it('compares uncommitted changes with HEAD, and says when an object is missing from the cache', async () => {
-    await twoCommits();
     await repo.write('pipeline.yaml', PIPELINE(4));
     expect((await repo.pipe(['run'])).code).toBe(0);
     const d = await repo.pipe(['metrics', 'diff']);
@@ -91,21 +102,9 @@ describe('pipe metrics diff / params diff', () => {
     expect(gone.stdout).toMatch(/score\s+metrics\.json\s+miou\s+-\s+1/);
   });
 
-  it('pipe params diff lists changed, added and removed params', async () => {
-    await twoCommits();
-    await repo.write('pipeline.yaml', PIPELINE(5, ', tta: true'));
-    const d = await repo.pipe(['params', 'diff', 'HEAD~1']);
-    expect(d.code, d.stderr).toBe(0);
-    expect(d.stdout).toMatch(/^stage\s+param\s+HEAD~1\s+workspace\s+change$/m);
-    expect(d.stdout).toMatch(/^score\s+scale\s+2\s+5\s+\+3$/m);
-    expect(d.stdout).toMatch(/^eval\s+tta\s+-\s+true$/m);
-    expect(d.stdout).not.toMatch(/\bname\b/);
-    const none = await repo.pipe(['params', 'diff', 'HEAD']);
-    expect(none.stdout).toMatch(/^score\s+scale\s+3\s+5\s+\+2$/m);
-  });
-
   it('fails clearly outside git and for an unknown revision', async () => {
-    repo = await TestRepo.create({ 'pipeline.yaml': PIPELINE(2), 'score.sh': SCORE_SH });
+    const repo = await TestRepo.create({ 'pipeline.yaml': PIPELINE(2), 'score.sh': SCORE_SH });
+    try {
     const outside = await repo.pipe(['metrics', 'diff'], { GIT_CEILING_DIRECTORIES: repo.root.replace(/\/[^/]+$/, '') });
     expect(outside.code).toBe(2);
     expect(outside.stderr).toContain('is not inside a git repository');
@@ -113,5 +112,8 @@ describe('pipe metrics diff / params diff', () => {
     const noCommit = await repo.pipe(['params', 'diff', 'nope']);
     expect(noCommit.code).toBe(2);
     expect(noCommit.stderr).toContain("unknown git revision 'nope'");
+    } finally {
+      await repo.dispose();
+    }
   });
 });

@@ -7,7 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import type { TestRepo } from '../helpers/repo.ts';
+import { jsonEvents, type TestRepo } from '../helpers/repo.ts';
+import type { Failure } from '../../src/failure.ts';
+import type { RunSummary } from '../../src/events.ts';
+import { writeLastRun } from '../../src/report-html/last-run.ts';
 import { MIOU, createReportWorkspace } from '../report-html/workspace.ts';
 
 /** Text of the table row whose cells start with these values. */
@@ -102,5 +105,40 @@ describe('pipe report after a partly failed run', () => {
     expect(rowOf(html, ['dark', 'none', 'dark', 'none'])).toBeUndefined();
     expect(html).toMatch(/evaluate@dark-dark<\/h3><p class="note">no predictions in results\/dark-dark\/pred/);
     expect(existsSync(repo.path('report/index.html'))).toBe(true);
+    // No run record: states and reasons only.
+    expect(html).not.toContain('What failed in the last run');
+  });
+
+  it('shows the failure message and stderr tail when the last run recorded them', async () => {
+    // What the run command would record: the failures of its run-finished event.
+    const run = await repo.pipe(['run', '--keep-going', '--json']);
+    const end = jsonEvents(run.stdout).find((e) => e.type === 'run-finished')!;
+    const failures = end.failures as Failure[];
+    expect(failures.map((f) => f.stage)).toContain('train@dark');
+    // An old failure of a stage that is up to date now must not be shown.
+    failures.push({ kind: 'exit-non-zero', message: 'stale failure of synth', stage: 'synth' });
+    await writeLastRun(repo.path('.pipe'), { finishedAt: '2026-01-02T03:04:05.000Z', summary: end.summary as RunSummary, failures });
+    const rep = await repo.pipe(['report']);
+    expect(rep.code, rep.stderr).toBe(0);
+    const html = await readFile(repo.path('report/index.html'), 'utf8');
+    expect(html).toContain('What failed in the last run (2026-01-02T03:04:05.000Z)');
+    expect(html).toMatch(/<code>train@dark<\/code>: command exited with code 3/);
+    expect(html).toContain('loss is NaN at step 3');
+    expect(html).not.toContain('stale failure of synth');
+  });
+
+  it('renders before anything has run', async () => {
+    const fresh = await createReportWorkspace();
+    try {
+      const rep = await fresh.pipe(['report']);
+      expect(rep.code, rep.stderr).toBe(0);
+      const html = await readFile(fresh.path('report/index.html'), 'utf8');
+      expect(html).toContain('No evaluations yet');
+      expect(html).toContain('No training curves found');
+      expect(html).toMatch(/11 of 11 stage\(s\) are not up to date/);
+      expect(html).toMatch(/<tr id="stage-synth">.*?never run/s);
+    } finally {
+      await fresh.dispose();
+    }
   });
 });

@@ -1,13 +1,13 @@
 // A trivial per-item stage for benchmarks (loaded through PIPE_STAGES_PATH):
-// copies each input, so what is measured is the engine, not the stage.
+// copies each input, so what is measured is the engine, not the stage. Plain
+// JavaScript, so loading it needs no TypeScript loader in the measured process.
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { defineStage } from '../../../src/stage-api.ts';
 
 const Params = z.object({ in: z.string(), out: z.string(), workMs: z.number().min(0).default(0) }).strict();
 
-export default defineStage<z.infer<typeof Params>>({
+export default {
   kind: 'per-item',
   name: 'bench-copy',
   description: 'copies each file (benchmark stage)',
@@ -24,4 +24,4 @@ export default defineStage<z.infer<typeof Params>>({
     await copyFile(ctx.input, dest);
     return { summary: null };
   },
-});
+};
