@@ -5,6 +5,17 @@ import { printFailures } from '../errors.ts';
 import { openSession } from '../../run/session.ts';
 import { collectMetrics, type MetricsRow } from '../../metrics/collect.ts';
 import { formatTable } from '../../report/format-table.ts';
+import { studyTable, isBest, percent, type StudyTable } from '../../metrics/study-table.ts';
+
+/** The study's results table as text; the best value of each column is starred. */
+export function studyTableText(t: StudyTable): string {
+  const mark = (col: string, v: number | undefined) => `${percent(v)}${isBest(t, col, v) ? ' *' : '  '}`;
+  return formatTable(
+    ['train set', 'preprocessing', 'test set', 'preprocessing', 'mIoU', ...t.classes.map((c) => `IoU ${c}`)],
+    t.rows.map((r) => [r.train.set, r.train.prep, r.test.set, r.test.prep, mark('mIoU', r.miou), ...t.classes.map((c) => mark(`iou.${c}`, r.iou[c]))]),
+    { align: ['left', 'left', 'left', 'left', 'right', ...t.classes.map(() => 'right' as const)] },
+  );
+}
 
 function cell(v: number | string | boolean | undefined): string {
   if (v === undefined) return '-';
@@ -38,7 +49,12 @@ export async function metricsCommand(io: CliIO, f: { file?: string; json: boolea
   const rows = await collectMetrics(session.value.graph, session.value.root);
   if (f.json) io.stdout.write(JSON.stringify(rows) + '\n');
   else if (rows.length === 0) io.stdout.write('no metrics yet: run `pipe run` first\n');
-  else io.stdout.write(metricsTable(rows) + '\n');
+  else {
+    // The study's layout first (train set, preprocessing, test set, preprocessing, mIoU, IoU per class).
+    const study = studyTable(rows);
+    if (study.rows.length) io.stdout.write(studyTableText(study) + '\n\n');
+    io.stdout.write(metricsTable(rows.filter((r) => !study.rows.some((sr) => sr.stage === r.stage))) + '\n');
+  }
   for (const r of rows) if (r.error) io.stderr.write(`warning: ${r.error}\n`);
   return EXIT.ok;
 }

@@ -8,6 +8,7 @@ import { selectStages } from '../../graph.ts';
 import { detectGpus } from '../../exec/gpus.ts';
 import { runPipeline } from '../../run/runner.ts';
 import { createReporter } from '../../report/create.ts';
+import { writeLastRun } from '../../report-html/last-run.ts';
 
 export interface RunFlags {
   file?: string;
@@ -69,6 +70,8 @@ export async function runCommand(io: CliIO, targets: string[], f: RunFlags): Pro
       signal: abort.signal,
     });
     await reporter.close?.();
+    // What failed and why, for `pipe report` (the lock only records successes).
+    if (!f.dryRun) await writeLastRun(s.pipeDir, { finishedAt: new Date().toISOString(), summary: result.summary, failures: result.failures });
     if (abort.signal.aborted) return EXIT.interrupted;
     return result.failures.length ? EXIT.failed : EXIT.ok;
   } finally {
