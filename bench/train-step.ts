@@ -166,8 +166,14 @@ function parse(argv: string[]): { options: BenchOptions; variant?: Variant; json
 /** Runs every setup one after another (never in parallel: they would share the 2 cores) and returns the results. */
 export async function benchTrainStep(o: BenchOptions): Promise<{ options: BenchOptions; trainGflop: number; results: VariantResult[] }> {
   const results: VariantResult[] = [];
-  for (const variant of ['wasm', 'cpu-fast', 'cpu-stock'] as const) results.push(await runChild(variant, o));
+  // Progress on stderr: the stock CPU step alone takes minutes.
+  const progress = (x: VariantResult) => process.stderr.write(`train-step ${x.variant}: ${JSON.stringify(x)}\n`);
+  for (const variant of ['wasm', 'cpu-fast', 'cpu-stock'] as const) {
+    results.push(await runChild(variant, o));
+    progress(results[results.length - 1]!);
+  }
   results.push(await runTorch(o));
+  progress(results[results.length - 1]!);
   const counter = new SegNet({ width: o.width, headChannels: o.headChannels, rates: [6, 12, 18], classes: 6, stages: MOBILENET_V2_STAGES });
   await initBackends();
   await tf.setBackend('cpu');

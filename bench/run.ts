@@ -1,0 +1,31 @@
+/**
+ * `npm run bench [-- name...]`: runs the benchmarks one after another (never
+ * in parallel: they would measure each other) and prints their tables, for
+ * BENCHMARKS.md. Names: noop, hash, per-item, synth, image, train-step.
+ */
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ALL: Record<string, string[]> = {
+  noop: ['noop.ts', '10000'],
+  hash: ['hash.ts', '--mb', '1024'],
+  'per-item': ['per-item.ts', '1000', '50'],
+  synth: ['synth.ts', '64', '128'],
+  image: ['image.ts', '16', '2'],
+  'train-step': ['train-step.ts', '--size', '256', '--batch', '2', '--steps', '3'],
+};
+const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(ALL);
+console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+for (const name of chosen) {
+  const args = ALL[name];
+  if (!args) {
+    console.error(`unknown benchmark '${name}'; choose from ${Object.keys(ALL).join(', ')}`);
+    process.exit(2);
+  }
+  console.log(`\n## ${name}: node --import tsx bench/${args.join(' ')}`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, args[0]!), ...args.slice(1)], { stdio: 'inherit' });
+  if (r.status !== 0) console.log(`(${name} exited with ${r.status})`);
+}
