@@ -105,8 +105,9 @@ describe('pipe report after a partly failed run', () => {
     expect(rowOf(html, ['dark', 'none', 'dark', 'none'])).toBeUndefined();
     expect(html).toMatch(/evaluate@dark-dark<\/h3><p class="note">no predictions in results\/dark-dark\/pred/);
     expect(existsSync(repo.path('report/index.html'))).toBe(true);
-    // No run record: states and reasons only.
-    expect(html).not.toContain('What failed in the last run');
+    // `pipe run` recorded its failures: the report says what failed and why.
+    expect(html).toContain('What failed in the last run');
+    expect(html).toContain('loss is NaN at step 3');
   });
 
   it('shows the failure message and stderr tail when the last run recorded them', async () => {
