@@ -6,27 +6,19 @@ import path from 'node:path';
 import type { CliIO } from '../io.ts';
 import { EXIT } from '../io.ts';
 import { printFailures } from '../errors.ts';
-import { openSession } from '../../run/session.ts';
-import { selectStages } from '../../graph.ts';
 import { hashPath } from '../../hash/tree.ts';
 import type { Failure } from '../../failure.ts';
+import { sessionOrReport, stagesOrReport } from '../session.ts';
 
 export async function checkoutCommand(io: CliIO, targets: string[], f: { file?: string }): Promise<number> {
-  const session = await openSession({ cwd: io.cwd, ...(f.file ? { file: f.file } : {}) });
-  if (!session.ok) {
-    printFailures(io, session.error);
-    return EXIT.usage;
-  }
-  const s = session.value;
-  const selected = targets.length ? selectStages(s.graph, targets, { upstream: false }) : { ok: true as const, value: s.graph.order };
-  if (!selected.ok) {
-    printFailures(io, [selected.error]);
-    return EXIT.usage;
-  }
+  const s = await sessionOrReport(io, f.file);
+  if (!s) return EXIT.usage;
+  const names = stagesOrReport(io, s, targets, { upstream: false });
+  if (!names) return EXIT.usage;
   const failures: Failure[] = [];
   let restored = 0;
   let same = 0;
-  for (const name of selected.value) {
+  for (const name of names) {
     const entry = s.lock.stages[name];
     if (!entry) {
       io.stderr.write(`${name}: not in pipeline.lock, nothing to check out (run it with \`pipe run ${name}\`)\n`);

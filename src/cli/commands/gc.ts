@@ -7,9 +7,9 @@
 import type { CliIO } from '../io.ts';
 import { EXIT } from '../io.ts';
 import { printFailures } from '../errors.ts';
-import { openSession } from '../../run/session.ts';
 import type { Digest } from '../../hash/digest.ts';
 import { acquireRepoLock } from '../../lock/repo-lock.ts';
+import { sessionOrReport } from '../session.ts';
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -24,12 +24,8 @@ export async function gcCommand(io: CliIO, f: { file?: string; dryRun: boolean; 
     printFailures(io, [{ kind: 'usage', message: `--keep-days must be a number of days (0 or more), not '${f.keepDays}'` }]);
     return EXIT.usage;
   }
-  const session = await openSession({ cwd: io.cwd, ...(f.file ? { file: f.file } : {}) });
-  if (!session.ok) {
-    printFailures(io, session.error);
-    return EXIT.usage;
-  }
-  const s = session.value;
+  const s = await sessionOrReport(io, f.file);
+  if (!s) return EXIT.usage;
   const records: { kind: 'file' | 'dir'; hash: Digest }[] = [];
   for (const e of Object.values(s.lock.stages)) {
     for (const o of [...Object.values(e.outs), ...Object.values(e.deps)]) records.push({ kind: o.files === undefined ? 'file' : 'dir', hash: o.hash });

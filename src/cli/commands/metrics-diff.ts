@@ -2,10 +2,10 @@
 import type { CliIO } from '../io.ts';
 import { EXIT } from '../io.ts';
 import { printFailures } from '../errors.ts';
-import { openSession } from '../../run/session.ts';
 import { collectMetrics } from '../../metrics/collect.ts';
 import { diffMetrics, formatDelta, formatValue, lockAtRevision, metricsFromLock, type ValueDiff } from '../../metrics/diff.ts';
 import { formatTable } from '../../report/format-table.ts';
+import { sessionOrReport } from '../session.ts';
 
 /** The diff as an aligned table: one line per changed metric, notes for unreadable files. */
 export function metricsDiffTable(rev: string, diffs: ValueDiff[]): string {
@@ -22,12 +22,8 @@ export async function metricsDiffCommand(io: CliIO, args: string[], f: { file?: 
     return EXIT.usage;
   }
   const rev = args[0] ?? 'HEAD';
-  const session = await openSession({ cwd: io.cwd, ...(f.file ? { file: f.file } : {}) });
-  if (!session.ok) {
-    printFailures(io, session.error);
-    return EXIT.usage;
-  }
-  const s = session.value;
+  const s = await sessionOrReport(io, f.file);
+  if (!s) return EXIT.usage;
   const lock = await lockAtRevision(s.root, s.lockFile, rev);
   if (!lock.ok) {
     printFailures(io, [lock.error]);

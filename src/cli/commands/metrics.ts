@@ -1,11 +1,10 @@
 /** `pipe metrics [--json]`: all metrics files as a table, one row per stage instance. */
 import type { CliIO } from '../io.ts';
 import { EXIT } from '../io.ts';
-import { printFailures } from '../errors.ts';
-import { openSession } from '../../run/session.ts';
 import { collectMetrics, type MetricsRow } from '../../metrics/collect.ts';
 import { formatTable } from '../../report/format-table.ts';
 import { studyTable, isBest, percent, type StudyTable } from '../../metrics/study-table.ts';
+import { sessionOrReport } from '../session.ts';
 
 /** The study's results table as text; the best value of each column is starred. */
 export function studyTableText(t: StudyTable): string {
@@ -41,12 +40,9 @@ export function metricsTable(rows: MetricsRow[]): string {
 }
 
 export async function metricsCommand(io: CliIO, f: { file?: string; json: boolean }): Promise<number> {
-  const session = await openSession({ cwd: io.cwd, ...(f.file ? { file: f.file } : {}) });
-  if (!session.ok) {
-    printFailures(io, session.error);
-    return EXIT.usage;
-  }
-  const rows = await collectMetrics(session.value.graph, session.value.root);
+  const s = await sessionOrReport(io, f.file);
+  if (!s) return EXIT.usage;
+  const rows = await collectMetrics(s.graph, s.root);
   if (f.json) io.stdout.write(JSON.stringify(rows) + '\n');
   else if (rows.length === 0) io.stdout.write('no metrics yet: run `pipe run` first\n');
   else {

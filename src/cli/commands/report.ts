@@ -3,28 +3,25 @@ import path from 'node:path';
 import type { CliIO } from '../io.ts';
 import { EXIT } from '../io.ts';
 import { printFailures } from '../errors.ts';
-import { openSession } from '../../run/session.ts';
 import { toFailure } from '../../failure.ts';
 import { writeReport } from '../../report-html/write.ts';
+import { sessionOrReport } from '../session.ts';
 
 export async function reportCommand(io: CliIO, args: string[], f: { file?: string }): Promise<number> {
   if (args.length > 0) {
     io.stderr.write(`pipe report: takes no arguments (got ${args.join(' ')})\n`);
     return EXIT.usage;
   }
-  const session = await openSession({ cwd: io.cwd, ...(f.file ? { file: f.file } : {}) });
-  if (!session.ok) {
-    printFailures(io, session.error);
-    return EXIT.usage;
-  }
+  const s = await sessionOrReport(io, f.file);
+  if (!s) return EXIT.usage;
   let written;
   try {
-    written = await writeReport(session.value);
+    written = await writeReport(s);
   } catch (e) {
     printFailures(io, [{ ...toFailure(e), hint: 'this is a bug in pipe report; please report it with the message above' }]);
     return EXIT.failed;
   }
-  await session.value.statCache.save();
+  await s.statCache.save();
   const rel = path.relative(io.cwd, written.file) || written.file;
   const notUp = written.data.stages.filter((s) => s.state !== 'up to date').length;
   io.stdout.write(`wrote ${rel} (${Math.round(written.bytes / 1024)} KiB)\n`);

@@ -3,12 +3,12 @@ import os from 'node:os';
 import type { CliIO } from '../io.ts';
 import { EXIT, readSource } from '../io.ts';
 import { printFailures } from '../errors.ts';
-import { openSession } from '../../run/session.ts';
 import { selectStages } from '../../graph.ts';
 import { detectGpus } from '../../exec/gpus.ts';
 import { runPipeline } from '../../run/runner.ts';
 import { createReporter } from '../../report/create.ts';
 import { writeLastRun } from '../../report-html/last-run.ts';
+import { sessionOrReport, stagesOrReport } from '../session.ts';
 
 export interface RunFlags {
   file?: string;
@@ -22,17 +22,10 @@ export interface RunFlags {
 }
 
 export async function runCommand(io: CliIO, targets: string[], f: RunFlags): Promise<number> {
-  const session = await openSession({ cwd: io.cwd, ...(f.file ? { file: f.file } : {}) });
-  if (!session.ok) {
-    printFailures(io, session.error);
-    return EXIT.usage;
-  }
-  const s = session.value;
-  const selected = targets.length ? selectStages(s.graph, targets) : { ok: true as const, value: s.graph.order };
-  if (!selected.ok) {
-    printFailures(io, [selected.error]);
-    return EXIT.usage;
-  }
+  const s = await sessionOrReport(io, f.file);
+  if (!s) return EXIT.usage;
+  const names = stagesOrReport(io, s, targets);
+  if (!names) return EXIT.usage;
   let forced = new Set<string>();
   if (f.force) {
     const own = targets.length ? selectStages(s.graph, targets, { upstream: false }) : { ok: true as const, value: s.graph.order };
@@ -59,7 +52,7 @@ export async function runCommand(io: CliIO, targets: string[], f: RunFlags): Pro
   process.on('SIGTERM', onSignal);
   try {
     const result = await runPipeline(s, {
-      names: selected.value,
+      names: names,
       forced,
       dryRun: f.dryRun,
       jobs,

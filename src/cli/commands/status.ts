@@ -2,24 +2,16 @@
 import type { CliIO } from '../io.ts';
 import { EXIT, useColor } from '../io.ts';
 import { printFailures } from '../errors.ts';
-import { openSession } from '../../run/session.ts';
-import { selectStages } from '../../graph.ts';
 import { planStages } from '../../plan/plan.ts';
 import { formatStatus } from '../../report/format-status.ts';
+import { sessionOrReport, stagesOrReport } from '../session.ts';
 
 export async function statusCommand(io: CliIO, targets: string[], f: { file?: string; json: boolean }): Promise<number> {
-  const session = await openSession({ cwd: io.cwd, ...(f.file ? { file: f.file } : {}) });
-  if (!session.ok) {
-    printFailures(io, session.error);
-    return EXIT.usage;
-  }
-  const s = session.value;
-  const selected = targets.length ? selectStages(s.graph, targets) : { ok: true as const, value: s.graph.order };
-  if (!selected.ok) {
-    printFailures(io, [selected.error]);
-    return EXIT.usage;
-  }
-  const plan = await planStages(s, selected.value, { forced: new Set() });
+  const s = await sessionOrReport(io, f.file);
+  if (!s) return EXIT.usage;
+  const names = stagesOrReport(io, s, targets);
+  if (!names) return EXIT.usage;
+  const plan = await planStages(s, names, { forced: new Set() });
   await s.statCache.save();
   if (f.json) {
     io.stdout.write(JSON.stringify({ stages: plan.planned, failures: plan.failures }) + '\n');
