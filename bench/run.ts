@@ -13,6 +13,7 @@ const ALL: Record<string, string[]> = {
   noop: ['noop.ts', '10000'],
   hash: ['hash.ts', '--mb', '1024'],
   'per-item': ['per-item.ts', '1000', '50'],
+  'per-item-200': ['per-item.ts', '1000', '200'],
   synth: ['synth.ts', '64', '128'],
   image: ['image.ts', '16', '2'],
   'train-step': ['train-step.ts', '--size', '256', '--batch', '2', '--steps', '3'],
