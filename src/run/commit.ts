@@ -44,7 +44,7 @@ export function lockEntryFor(a: StageAssessment, outs: Record<string, PathHash>,
  * on the temp copy are valid for the final paths: record them in the stat
  * cache instead of reading everything again.
  */
-async function rememberHashes(s: Session, abs: string, h: PathHash): Promise<void> {
+export async function rememberHashes(s: Session, abs: string, h: PathHash): Promise<void> {
   if (h.kind === 'file') {
     const st = await stat(abs);
     s.statCache.set(abs, st, h.hash);

@@ -16,7 +16,6 @@ import type { Session } from './session.ts';
 import type { StageAssessment } from '../plan/assess.ts';
 import type { LockEntry } from '../lock/lockfile.ts';
 import type { PathHash } from '../hash/tree.ts';
-import { hashPath } from '../hash/tree.ts';
 import { StatCache } from '../hash/stat-cache.ts';
 import { trackedOuts } from '../plan/outputs.ts';
 import { runShell } from '../exec/shell.ts';
@@ -24,7 +23,7 @@ import { runStageInChild } from '../exec/child-stage.ts';
 import { runStageInProcess } from '../exec/in-process.ts';
 import type { StageInit } from '../exec/stage-init.ts';
 import type { RunWorkspace } from './workspace.ts';
-import { commitInPlaceOuts, commitTempOuts, lockEntryFor, saveRunRecord } from './commit.ts';
+import { commitInPlaceOuts, commitTempOuts, lockEntryFor, rememberHashes, saveRunRecord } from './commit.ts';
 import { runPerItem } from './per-item.ts';
 
 export interface Grant {
@@ -60,14 +59,22 @@ async function restoreFromCache(s: Session, a: StageAssessment): Promise<Result<
   for (const t of trackedOuts(a.stage)) {
     const r = rec.outs[t.path]!;
     const abs = path.join(s.root, t.path);
-    if (a.outs[t.path]?.hash !== r.hash) {
-      const restored = await s.store.restorePath(r, abs);
-      if (!restored.ok) return restored;
+    const current = a.outs[t.path];
+    if (current?.hash === r.hash) {
+      outs[t.path] = current;
+      continue;
     }
-    const h = await hashPath(abs, { statCache: s.statCache });
-    if (!h || h.hash !== r.hash) {
-      return err({ kind: 'corrupt-cache', stage: a.stage.name, message: `restoring ${t.path} from the cache gave different content`, file: abs });
+    const restored = await s.store.restorePath(r, abs);
+    if (!restored.ok) return restored;
+    // restorePath verified every object it copied: the hash is known, no need to read the files again.
+    const manifest = r.kind === 'dir' ? await s.store.loadManifest(r.hash) : null;
+    if (r.kind === 'dir' && !manifest) {
+      return err({ kind: 'corrupt-cache', stage: a.stage.name, message: `the cache lost the manifest of ${t.path} while restoring it`, file: abs });
     }
+    const h: PathHash = manifest
+      ? { kind: 'dir', hash: r.hash, size: r.size, files: manifest.length, manifest }
+      : { kind: 'file', hash: r.hash, size: r.size };
+    await rememberHashes(s, abs, h);
     outs[t.path] = h;
   }
   return ok(outs);
