@@ -71,9 +71,39 @@ export class FailureError extends Error {
   }
 }
 
+/** What to do about the operating-system errors a user can actually fix. */
+const IO_HINTS: Record<string, string> = {
+  ENOSPC: 'the disk is full: free some space (`pipe gc` removes cache objects nothing refers to) and run again',
+  EDQUOT: 'the disk quota is used up: free some space (`pipe gc`) and run again',
+  EACCES: 'permission denied: check the owner and mode of that path',
+  EPERM: 'operation not permitted: check the owner and mode of that path',
+  EROFS: 'the filesystem is read-only: run from a writable checkout',
+  EMFILE: 'too many open files: raise the limit (`ulimit -n`) or lower --jobs',
+  ENOENT: 'a file or folder disappeared while pipe was using it: was it deleted by another program?',
+};
+
+/**
+ * A Node system error (ENOSPC, EACCES, ...) as an 'io' failure naming the path,
+ * with what to do and no stack trace: these are the world's doing, not bugs.
+ */
+function systemFailure(e: NodeJS.ErrnoException, stage: string | undefined): Failure | undefined {
+  const code = e.code;
+  if (!code || !IO_HINTS[code]) return undefined;
+  const where = e.path ? ` (${e.syscall ?? 'accessing'} ${e.path})` : '';
+  return {
+    kind: 'io',
+    message: `${stage ? `stage ${stage}: ` : ''}${code}${where}: ${e.message.replace(/^[A-Z]+: /, '')}`,
+    hint: IO_HINTS[code]!,
+    ...(e.path ? { file: e.path } : {}),
+    ...(stage ? { stage } : {}),
+  };
+}
+
 /** Converts anything thrown into a Failure; non-FailureErrors are 'internal' with their stack kept. */
 export function toFailure(e: unknown, stage?: string): Failure {
   if (e instanceof FailureError) return stage && !e.failure.stage ? { ...e.failure, stage } : e.failure;
+  const sys = e instanceof Error ? systemFailure(e as NodeJS.ErrnoException, stage) : undefined;
+  if (sys) return sys;
   const msg = e instanceof Error ? e.message : String(e);
   const f = failure('internal', msg, stage ? { stage } : {});
   if (e instanceof Error && e.stack) f.stderrTail = e.stack.split('\n').slice(0, 12);

@@ -123,7 +123,12 @@ export async function executeStage(s: Session, a: StageAssessment, grant: Grant,
   }
   const durationMs = now() - started;
   if (!result.ok) {
-    const f = { ...result.error, stage: result.error.stage ?? stage.name };
+    let f = { ...result.error, stage: result.error.stage ?? stage.name };
+    // A write that failed on a file descriptor (ENOSPC) carries no path: say where the stage was writing.
+    if (f.kind === 'io' && !f.file) {
+      const where = path.relative(s.root, env.ws.tmpRoot) || env.ws.tmpRoot;
+      f = { ...f, file: where, message: `${f.message} (while writing the stage's outputs under ${where}/)` };
+    }
     return err(env.signal.aborted && f.kind !== 'killed' ? { ...f, kind: 'killed', message: `stage ${stage.name} was interrupted` } : f);
   }
   await saveRunRecord(s, a, result.value, durationMs);
