@@ -47,7 +47,7 @@ const IMPORT_RE = /(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|im
  * relative imports (static, dynamic, or `new URL('./worker.ts', ...)`), so a
  * change to shared code reruns exactly the stages that use it.
  */
-async function listSources(entry: string): Promise<string[]> {
+async function listSources(entry: string, boundary: string): Promise<string[]> {
   const seen = new Set<string>();
   const queue = [entry];
   while (queue.length) {
@@ -59,6 +59,9 @@ async function listSources(entry: string): Promise<string[]> {
       const spec = m[1] ?? m[2] ?? m[3];
       if (!spec) continue;
       const target = path.resolve(path.dirname(file), spec);
+      // The engine (src/) is not part of a stage's code: a better error
+      // message in pipe must not rerun every stage of every pipeline.
+      if (!target.startsWith(boundary + path.sep)) continue;
       // Sources import `.ts`; a `.js` specifier in a .ts file means the .ts beside it.
       queue.push(existsSync(target) ? target : target.replace(/\.js$/, '.ts'));
     }
@@ -84,7 +87,7 @@ async function loadFrom(srcDir: string, runDir: string, exts: string[], map: Map
     const mod = (await import(pathToFileURL(modulePath).href)) as { default?: Stage };
     if (!mod.default) throw new Error(`${modulePath} must export a default stage`);
     const sourceEntry = ['.ts', '.js', '.mjs'].map((ext) => path.join(srcDir, entry.name, `index${ext}`)).find((p) => existsSync(p))!;
-    map.set(mod.default.name, { stage: mod.default, modulePath, sourceFiles: await listSources(sourceEntry) });
+    map.set(mod.default.name, { stage: mod.default, modulePath, sourceFiles: await listSources(sourceEntry, srcDir) });
   }
 }
 

@@ -1,0 +1,25 @@
+/** Built-in stages and what their code hash covers. */
+import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { loadBuiltins, packageRoot } from '../../src/stages/registry.ts';
+
+describe('built-in stage registry', () => {
+  it('finds every built-in stage', async () => {
+    const names = [...(await loadBuiltins()).keys()].sort();
+    expect(names).toEqual(expect.arrayContaining(['convert', 'deglare', 'enhance', 'evaluate', 'synth', 'train']));
+  });
+
+  it("hashes a stage's own sources and the shared code it imports, not other stages' code nor the engine", async () => {
+    const rel = (files: string[]) => files.map((f) => path.relative(packageRoot(), f).split(path.sep).join('/'));
+    const b = await loadBuiltins();
+    const deglare = rel(b.get('deglare')!.sourceFiles);
+    expect(deglare).toContain('stages/deglare/index.ts');
+    expect(deglare).toContain('stages/deglare/deglare.ts'); // reached by a dynamic import
+    expect(deglare).toContain('stages/lib/image/opencv.ts');
+    expect(deglare.some((f) => f.startsWith('stages/lib/tf/'))).toBe(false);
+    expect(deglare.some((f) => f.startsWith('src/'))).toBe(false);
+    const synth = rel(b.get('synth')!.sourceFiles);
+    expect(synth).toContain('stages/synth/worker.ts'); // reached through new URL(...)
+    expect(synth.some((f) => f.startsWith('stages/lib/image/'))).toBe(false);
+  });
+});
