@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Failure } from '../failure.ts';
 import type { Result } from '../util/result.ts';
 import { err, ok } from '../util/result.ts';
@@ -53,6 +54,19 @@ export function findPipelineFile(cwd: string): string | undefined {
   }
 }
 
+/**
+ * The built-in stage names a pipeline file mentions (`uses: x`), to load only
+ * those; undefined (load all) when a name is computed from a var.
+ */
+export function usedStageNames(text: string): string[] | undefined {
+  const names: string[] = [];
+  for (const m of text.matchAll(/\buses:\s*["']?([^\s"',}\]#]+)/g)) {
+    if (m[1]!.includes('$')) return undefined;
+    names.push(m[1]!);
+  }
+  return names;
+}
+
 export async function openSession(o: SessionOptions): Promise<Result<Session, Failure[]>> {
   const pipelineFile = o.file ? path.resolve(o.cwd, o.file) : findPipelineFile(o.cwd);
   if (!pipelineFile || !existsSync(pipelineFile)) {
@@ -66,7 +80,7 @@ export async function openSession(o: SessionOptions): Promise<Result<Session, Fa
   }
   const root = path.dirname(pipelineFile);
   await initHasher();
-  const builtins = await loadBuiltins();
+  const builtins = await loadBuiltins(usedStageNames(await readFile(pipelineFile, 'utf8')));
   const loaded = await loadPipeline(pipelineFile, {
     get: (name) => builtins.get(name)?.stage,
     names: () => [...builtins.keys()].sort(),

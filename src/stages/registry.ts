@@ -69,7 +69,7 @@ async function listSources(entry: string, boundary: string): Promise<string[]> {
   return [...seen].sort();
 }
 
-let loaded: Promise<Map<string, BuiltinStage>> | undefined;
+let loadedAll: Promise<Map<string, BuiltinStage>> | undefined;
 let tsxRegistered: Promise<void> | undefined;
 
 /** Lets the compiled CLI load a user's TypeScript stage (PIPE_STAGES_PATH). */
@@ -78,9 +78,9 @@ function registerTsx(): Promise<void> {
   return tsxRegistered;
 }
 
-async function loadFrom(srcDir: string, runDir: string, exts: string[], map: Map<string, BuiltinStage>): Promise<void> {
+async function loadFrom(srcDir: string, runDir: string, exts: string[], map: Map<string, BuiltinStage>, only?: Set<string>): Promise<void> {
   for (const entry of await readdir(srcDir, { withFileTypes: true })) {
-    if (!entry.isDirectory() || entry.name === 'lib') continue;
+    if (!entry.isDirectory() || entry.name === 'lib' || (only && !only.has(entry.name))) continue;
     const modulePath = exts.map((ext) => path.join(runDir, entry.name, `index${ext}`)).find((p) => existsSync(p));
     if (!modulePath) continue;
     if (modulePath.endsWith('.ts') && fileURLToPath(import.meta.url).endsWith('.js')) await registerTsx();
@@ -91,23 +91,31 @@ async function loadFrom(srcDir: string, runDir: string, exts: string[], map: Map
   }
 }
 
+async function loadWith(only?: Set<string>): Promise<Map<string, BuiltinStage>> {
+  const root = packageRoot();
+  const { dir: runDir, ext } = stagesRuntimeDir(root);
+  const map = new Map<string, BuiltinStage>();
+  await loadFrom(path.join(root, 'stages'), runDir, [ext], map, only);
+  for (const dir of (process.env.PIPE_STAGES_PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    await loadFrom(path.resolve(dir), path.resolve(dir), ['.js', '.mjs', '.ts'], map, only);
+  }
+  return map;
+}
+
 /**
- * Loads every built-in stage once per process, then the stages in the
- * folders of PIPE_STAGES_PATH (colon-separated; each holds `<name>/index.ts`
- * or `.js`), which may add stages or replace built-ins of the same name.
+ * Loads the built-in stages under `stages/`, then those in the folders of
+ * PIPE_STAGES_PATH (colon-separated; each holds `<name>/index.ts` or `.js`),
+ * which may add stages or replace built-ins of the same name. With `only`,
+ * just the stages in folders of those names (a pipeline's `uses:`), which
+ * keeps `pipe status` quick; if one of them is not found that way (a stage
+ * whose name differs from its folder), everything is loaded.
  */
-export function loadBuiltins(): Promise<Map<string, BuiltinStage>> {
-  loaded ??= (async () => {
-    const root = packageRoot();
-    const { dir: runDir, ext } = stagesRuntimeDir(root);
-    const map = new Map<string, BuiltinStage>();
-    await loadFrom(path.join(root, 'stages'), runDir, [ext], map);
-    for (const dir of (process.env.PIPE_STAGES_PATH ?? '').split(path.delimiter).filter(Boolean)) {
-      await loadFrom(path.resolve(dir), path.resolve(dir), ['.js', '.mjs', '.ts'], map);
-    }
-    return map;
-  })();
-  return loaded;
+export async function loadBuiltins(only?: Iterable<string>): Promise<Map<string, BuiltinStage>> {
+  if (!only || loadedAll) return (loadedAll ??= loadWith());
+  const names = new Set(only);
+  const some = await loadWith(names);
+  if ([...names].every((n) => some.has(n))) return some;
+  return (loadedAll ??= loadWith());
 }
 
 /** Reads the source files of a stage (for its code hash), in a fixed order. */

@@ -2,8 +2,21 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { loadBuiltins, packageRoot } from '../../src/stages/registry.ts';
+import { usedStageNames } from '../../src/run/session.ts';
 
 describe('built-in stage registry', () => {
+  // First in the file: once everything is loaded, the registry returns everything.
+  it('loads only the stages a pipeline uses, and everything when one is not found by folder', async () => {
+    expect([...(await loadBuiltins(['synth', 'convert'])).keys()].sort()).toEqual(['convert', 'synth']);
+    expect([...(await loadBuiltins(['no-such-stage'])).keys()]).toContain('train');
+  });
+
+  it('reads the used stage names from pipeline text', () => {
+    expect(usedStageNames('stages:\n  a:\n    uses: synth\n  b: { uses: "convert", params: {} }\n')).toEqual(['synth', 'convert']);
+    expect(usedStageNames('stages:\n  a:\n    uses: ${which}\n')).toBeUndefined();
+    expect(usedStageNames('stages:\n  a:\n    cmd: echo\n')).toEqual([]);
+  });
+
   it('finds every built-in stage', async () => {
     const names = [...(await loadBuiltins()).keys()].sort();
     expect(names).toEqual(expect.arrayContaining(['convert', 'deglare', 'enhance', 'evaluate', 'synth', 'train']));
