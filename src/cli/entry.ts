@@ -5,6 +5,14 @@ import { main } from './main.ts';
 import { printFailures } from './errors.ts';
 import { toFailure } from '../failure.ts';
 
+// `pipe metrics | head` closes the pipe early: that is the reader's choice, not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 async function entry(): Promise<void> {
   const io: CliIO = { cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr, env: process.env };
   let code: number;
