@@ -10,7 +10,7 @@ import { failure, type Failure } from '../failure.ts';
 import { err, type Result } from '../util/result.ts';
 import { isChildMessage, type InitMessage } from './child-protocol.ts';
 import { nodeArgsFor, siblingEntry } from './node-entry.ts';
-import { spawnGroup } from './process-group.ts';
+import { spawnGroup, exitOrAbort } from './process-group.ts';
 import type { StageInit } from './stage-init.ts';
 import { TailBuffer } from './tail.ts';
 
@@ -59,30 +59,17 @@ export async function runStageInChild(o: ChildStageOptions): Promise<Result<void
   const init: InitMessage = { type: 'init', modulePath: o.modulePath, init: o.init };
   child.send?.(init);
 
-  let aborted = false;
-  const onAbort = () => {
-    aborted = true;
-    void child.kill();
-  };
-  o.signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    const exit = await child.done;
-    if (aborted) {
-      await child.kill();
-      return err(failure('killed', `stage ${stageName} was interrupted`, { stage: stageName, stderrTail: tail.lines() }));
-    }
-    await child.kill(1000); // anything the stage spawned and left running
-    if (result) return result.ok ? result : err({ ...result.error, stage: result.error.stage ?? stageName });
-    if (exit.error) return err(failure('internal', `stage ${stageName}: cannot start node (${exit.error})`, { stage: stageName }));
-    const how = exit.code !== null ? `exited with code ${exit.code}` : `was killed by ${exit.signal}`;
-    return err(
-      failure('exit-non-zero', `stage ${stageName}: its process ${how} before reporting a result`, {
-        stage: stageName,
-        stderrTail: tail.lines(),
-        hint: exit.signal === 'SIGKILL' ? 'a SIGKILL nobody asked for is often the out-of-memory killer; lower the batch size or image size' : undefined,
-      }),
-    );
-  } finally {
-    o.signal.removeEventListener('abort', onAbort);
-  }
+  const { exit, aborted } = await exitOrAbort(child, o.signal);
+  if (aborted) return err(failure('killed', `stage ${stageName} was interrupted`, { stage: stageName, stderrTail: tail.lines() }));
+  await child.kill(1000); // anything the stage spawned and left running
+  if (result) return result.ok ? result : err({ ...result.error, stage: result.error.stage ?? stageName });
+  if (exit.error) return err(failure('internal', `stage ${stageName}: cannot start node (${exit.error})`, { stage: stageName }));
+  const how = exit.code !== null ? `exited with code ${exit.code}` : `was killed by ${exit.signal}`;
+  return err(
+    failure('exit-non-zero', `stage ${stageName}: its process ${how} before reporting a result`, {
+      stage: stageName,
+      stderrTail: tail.lines(),
+      hint: exit.signal === 'SIGKILL' ? 'a SIGKILL nobody asked for is often the out-of-memory killer; lower the batch size or image size' : undefined,
+    }),
+  );
 }

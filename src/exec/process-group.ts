@@ -274,3 +274,26 @@ function sleep(ms: number): Promise<void> {
 export function spawnGroup(command: string, args: string[], o: SpawnGroupOptions): ChildHandle & { send?(m: unknown): void } {
   return new GroupChild(command, args, o);
 }
+
+/**
+ * Waits for a child to exit, killing its whole group if `signal` aborts first.
+ * `aborted` says which happened; after an abort the group is gone on return.
+ */
+export async function exitOrAbort(
+  child: ChildHandle,
+  signal: AbortSignal,
+): Promise<{ exit: Awaited<ChildHandle['done']>; aborted: boolean }> {
+  let aborted = false;
+  const onAbort = () => {
+    aborted = true;
+    void child.kill();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const exit = await child.done;
+    if (aborted) await child.kill(); // already under way: wait until the whole group is gone
+    return { exit, aborted };
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}

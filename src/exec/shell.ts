@@ -5,7 +5,7 @@
  */
 import { failure, type Failure } from '../failure.ts';
 import { err, ok, type Result } from '../util/result.ts';
-import { spawnGroup } from './process-group.ts';
+import { spawnGroup, exitOrAbort } from './process-group.ts';
 import { TailBuffer } from './tail.ts';
 
 export interface ShellOptions {
@@ -30,28 +30,15 @@ export async function runShell(o: ShellOptions): Promise<Result<void, Failure>> 
       o.onLine('stderr', l);
     },
   });
-  let aborted = false;
-  const onAbort = () => {
-    aborted = true;
-    void child.kill();
-  };
-  o.signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    const exit = await child.done;
-    if (aborted) {
-      await child.kill(); // already under way: wait until the whole group is gone
-      return err(failure('killed', `command interrupted: ${o.cmd}`, { stderrTail: tail.lines() }));
-    }
-    if (exit.error) {
-      return err(failure('exit-non-zero', `could not start /bin/sh for: ${o.cmd} (${exit.error})`, { hint: 'check that /bin/sh exists and the working folder is readable' }));
-    }
-    // A command may leave background processes behind (`server &`); they would
-    // outlive the stage and could keep writing its outputs, so end them now.
-    await child.kill(1000);
-    if (exit.code === 0) return ok(undefined);
-    const how = exit.code !== null ? `exited with code ${exit.code}` : `was killed by ${exit.signal}`;
-    return err(failure('exit-non-zero', `command ${how}: ${o.cmd}`, { stderrTail: tail.lines() }));
-  } finally {
-    o.signal.removeEventListener('abort', onAbort);
+  const { exit, aborted } = await exitOrAbort(child, o.signal);
+  if (aborted) return err(failure('killed', `command interrupted: ${o.cmd}`, { stderrTail: tail.lines() }));
+  if (exit.error) {
+    return err(failure('exit-non-zero', `could not start /bin/sh for: ${o.cmd} (${exit.error})`, { hint: 'check that /bin/sh exists and the working folder is readable' }));
   }
+  // A command may leave background processes behind (`server &`); they would
+  // outlive the stage and could keep writing its outputs, so end them now.
+  await child.kill(1000);
+  if (exit.code === 0) return ok(undefined);
+  const how = exit.code !== null ? `exited with code ${exit.code}` : `was killed by ${exit.signal}`;
+  return err(failure('exit-non-zero', `command ${how}: ${o.cmd}`, { stderrTail: tail.lines() }));
 }

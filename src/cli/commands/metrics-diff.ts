@@ -1,11 +1,10 @@
 /** `pipe metrics diff [REV] [--json]`: metrics of the working tree against those recorded at REV (default HEAD). */
 import type { CliIO } from '../io.ts';
 import { EXIT } from '../io.ts';
-import { printFailures } from '../errors.ts';
 import { collectMetrics } from '../../metrics/collect.ts';
-import { diffMetrics, formatDelta, formatValue, lockAtRevision, metricsFromLock, type ValueDiff } from '../../metrics/diff.ts';
+import { diffMetrics, formatDelta, formatValue, metricsFromLock, type ValueDiff } from '../../metrics/diff.ts';
 import { formatTable } from '../../report/format-table.ts';
-import { sessionOrReport } from '../session.ts';
+import { lockAtRevisionOrReport } from '../session.ts';
 
 /** The diff as an aligned table: one line per changed metric, notes for unreadable files. */
 export function metricsDiffTable(rev: string, diffs: ValueDiff[]): string {
@@ -17,19 +16,10 @@ export function metricsDiffTable(rev: string, diffs: ValueDiff[]): string {
 }
 
 export async function metricsDiffCommand(io: CliIO, args: string[], f: { file?: string; json: boolean }): Promise<number> {
-  if (args.length > 1) {
-    io.stderr.write(`pipe metrics diff: expected at most one revision, got ${args.length}\n`);
-    return EXIT.usage;
-  }
-  const rev = args[0] ?? 'HEAD';
-  const s = await sessionOrReport(io, f.file);
-  if (!s) return EXIT.usage;
-  const lock = await lockAtRevision(s.root, s.lockFile, rev);
-  if (!lock.ok) {
-    printFailures(io, [lock.error]);
-    return EXIT.usage;
-  }
-  const before = await metricsFromLock(s.graph, lock.value, s.store);
+  const at = await lockAtRevisionOrReport(io, 'metrics diff', args, f.file);
+  if (!at) return EXIT.usage;
+  const { s, rev } = at;
+  const before = await metricsFromLock(s.graph, at.lock, s.store);
   const after = await collectMetrics(s.graph, s.root);
   const diffs = diffMetrics(before, after);
   if (f.json) io.stdout.write(JSON.stringify({ rev, diffs }) + '\n');

@@ -1,10 +1,9 @@
 /** `pipe params diff [REV] [--json]`: params in pipeline.yaml against those recorded in pipeline.lock at REV (default HEAD). */
 import type { CliIO } from '../io.ts';
 import { EXIT } from '../io.ts';
-import { printFailures } from '../errors.ts';
-import { diffParams, formatDelta, formatValue, lockAtRevision, type ValueDiff } from '../../metrics/diff.ts';
+import { diffParams, formatDelta, formatValue, type ValueDiff } from '../../metrics/diff.ts';
 import { formatTable } from '../../report/format-table.ts';
-import { sessionOrReport } from '../session.ts';
+import { lockAtRevisionOrReport } from '../session.ts';
 
 /** The diff as an aligned table: one line per changed param. */
 export function paramsDiffTable(rev: string, diffs: ValueDiff[]): string {
@@ -16,19 +15,10 @@ export function paramsDiffTable(rev: string, diffs: ValueDiff[]): string {
 }
 
 export async function paramsDiffCommand(io: CliIO, args: string[], f: { file?: string; json: boolean }): Promise<number> {
-  if (args.length > 1) {
-    io.stderr.write(`pipe params diff: expected at most one revision, got ${args.length}\n`);
-    return EXIT.usage;
-  }
-  const rev = args[0] ?? 'HEAD';
-  const s = await sessionOrReport(io, f.file);
-  if (!s) return EXIT.usage;
-  const lock = await lockAtRevision(s.root, s.lockFile, rev);
-  if (!lock.ok) {
-    printFailures(io, [lock.error]);
-    return EXIT.usage;
-  }
-  const diffs = diffParams(lock.value, s.graph);
+  const at = await lockAtRevisionOrReport(io, 'params diff', args, f.file);
+  if (!at) return EXIT.usage;
+  const { s, rev } = at;
+  const diffs = diffParams(at.lock, s.graph);
   if (f.json) io.stdout.write(JSON.stringify({ rev, diffs }) + '\n');
   else if (diffs.length === 0) io.stdout.write(`no params changed since ${rev}\n`);
   else io.stdout.write(paramsDiffTable(rev, diffs) + '\n');
