@@ -4,17 +4,12 @@
  * benchmarks (no data set needs to be downloaded).
  */
 import type { RgbImage } from '../stages/lib/image/types.ts';
+import { Rng } from '../stages/lib/tf/rng.ts';
 
-/** Small deterministic PRNG (mulberry32). */
+/** Uniform numbers in [0, 1) from the training code's seeded generator (mulberry32). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** A `width` x `height` dark scene with a pipe, a valve and 2-3 laser lines. */

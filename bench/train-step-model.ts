@@ -10,6 +10,7 @@
  * numbers and their loss curves can be compared.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../stages/lib/tf/rng.ts';
 
 /** Size knobs. */
 export interface NetConfig {
@@ -38,15 +39,10 @@ export interface ConvCount {
   readonly needsInputGrad: boolean;
 }
 
+/** Uniform numbers in [0, 1) from the training code's seeded generator (mulberry32). */
 function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 function gaussian(rand: () => number, n: number, std: number): Float32Array {

@@ -30,6 +30,10 @@ export interface ConvGeometry {
   readonly padLeft: number;
 }
 
+// The two loop nests below walk taps the same way on purpose: sharing them
+// through a per-tap callback measured 10-30% slower on the CPU backend's
+// filter gradient, which is a training hot path.
+
 /** dW [kh, kw, Ci, Co] of a regular convolution. `x` is [N, H, W, Ci], `dy` is [N, Ho, Wo, Co]. */
 export function conv2dFilterGrad(x: Float32Array, dy: Float32Array, g: ConvGeometry): Float32Array {
   const { batch, inHeight: H, inWidth: W, inChannels: ci, outHeight: ho, outWidth: wo, outChannels: co } = g;
