@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { PathHash } from '../hash/tree.ts';
 import { hashPath } from '../hash/tree.ts';
 import type { StatCache } from '../hash/stat-cache.ts';
-import { isWithin } from './outputs.ts';
+import { isWithin } from '../config/paths.ts';
 
 export class HashMemo {
   private readonly memo = new Map<string, Promise<PathHash | null>>();

@@ -1,15 +1,11 @@
 /** The paths a stage writes, as the engine tracks them. */
 import type { StageInstance } from '../model.ts';
+import { isWithin } from '../config/paths.ts';
 
 export interface TrackedOut {
   path: string;
   /** false for `cache: false` outs: tracked in the lock but never stored or restored. */
   cache: boolean;
-}
-
-/** true when `p` equals `dir` or lies below it (repo-relative POSIX paths). */
-export function isWithin(p: string, dir: string): boolean {
-  return p === dir || dir === '.' || p.startsWith(dir + '/');
 }
 
 /**

@@ -23,7 +23,8 @@ import { runStageInChild } from '../exec/child-stage.ts';
 import { runStageInProcess } from '../exec/in-process.ts';
 import type { StageInit } from '../exec/stage-init.ts';
 import type { RunWorkspace } from './workspace.ts';
-import { commitInPlaceOuts, commitTempOuts, lockEntryFor, rememberHashes, saveRunRecord } from './commit.ts';
+import { commitInPlaceOuts, commitTempOuts, lockEntryFor, saveRunRecord } from './commit.ts';
+import { restoreOutput } from './restore.ts';
 import { runPerItem } from './per-item.ts';
 
 export interface Grant {
@@ -64,18 +65,9 @@ async function restoreFromCache(s: Session, a: StageAssessment): Promise<Result<
       outs[t.path] = current;
       continue;
     }
-    const restored = await s.store.restorePath(r, abs);
-    if (!restored.ok) return restored;
-    // restorePath verified every object it copied: the hash is known, no need to read the files again.
-    const manifest = r.kind === 'dir' ? await s.store.loadManifest(r.hash) : null;
-    if (r.kind === 'dir' && !manifest) {
-      return err({ kind: 'corrupt-cache', stage: a.stage.name, message: `the cache lost the manifest of ${t.path} while restoring it`, file: abs });
-    }
-    const h: PathHash = manifest
-      ? { kind: 'dir', hash: r.hash, size: r.size, files: manifest.length, manifest }
-      : { kind: 'file', hash: r.hash, size: r.size };
-    await rememberHashes(s, abs, h);
-    outs[t.path] = h;
+    const restored = await restoreOutput(s, r, abs, t.path);
+    if (!restored.ok) return err({ ...restored.error, stage: a.stage.name });
+    outs[t.path] = restored.value;
   }
   return ok(outs);
 }

@@ -4,7 +4,6 @@
  * (so a SIGKILL of the runner leaves it untouched); the run cache already
  * holds each finished stage, so the next run picks up where this one stopped.
  */
-import path from 'node:path';
 import type { Failure } from '../failure.ts';
 import type { PipeEvent, Reporter, RunSummary } from '../events.ts';
 import type { Session } from './session.ts';
@@ -130,8 +129,4 @@ async function commitLock(s: Session, entries: Map<string, LockEntry>): Promise<
   if (serializeLock(next) === serializeLock(s.lock)) return;
   await writeLock(s.lockFile, next);
   s.lock = next;
-}
-
-export function lockPath(root: string): string {
-  return path.join(root, 'pipeline.lock');
 }

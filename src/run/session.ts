@@ -10,7 +10,8 @@ import type { Failure } from '../failure.ts';
 import type { Result } from '../util/result.ts';
 import { err, ok } from '../util/result.ts';
 import { loadBuiltins, type BuiltinStage } from '../stages/registry.ts';
-import { loadPipeline } from '../config/load.ts';
+import { parsePipelineText } from '../config/load.ts';
+import { lookupFromRegistry } from '../config/builtins.ts';
 import { buildGraph, type Graph } from '../graph.ts';
 import { readLock, type LockFile } from '../lock/lockfile.ts';
 import { StatCache } from '../hash/stat-cache.ts';
@@ -80,11 +81,9 @@ export async function openSession(o: SessionOptions): Promise<Result<Session, Fa
   }
   const root = path.dirname(pipelineFile);
   await initHasher();
-  const builtins = await loadBuiltins(usedStageNames(await readFile(pipelineFile, 'utf8')));
-  const loaded = await loadPipeline(pipelineFile, {
-    get: (name) => builtins.get(name)?.stage,
-    names: () => [...builtins.keys()].sort(),
-  });
+  const text = await readFile(pipelineFile, 'utf8');
+  const builtins = await loadBuiltins(usedStageNames(text));
+  const loaded = parsePipelineText(text, pipelineFile, lookupFromRegistry(builtins));
   if (!loaded.ok) return loaded;
   const graph = buildGraph(loaded.value);
   if (!graph.ok) return graph;

@@ -7,6 +7,7 @@ import type { CliIO } from '../io.ts';
 import { EXIT } from '../io.ts';
 import { printFailures } from '../errors.ts';
 import { hashPath } from '../../hash/tree.ts';
+import { restoreOutput } from '../../run/restore.ts';
 import type { Failure } from '../../failure.ts';
 import { sessionOrReport, stagesOrReport } from '../session.ts';
 
@@ -31,12 +32,11 @@ export async function checkoutCommand(io: CliIO, targets: string[], f: { file?: 
         same++;
         continue;
       }
-      const r = await s.store.restorePath({ kind: out.files === undefined ? 'file' : 'dir', hash: out.hash }, abs);
+      const r = await restoreOutput(s, { kind: out.files === undefined ? 'file' : 'dir', hash: out.hash, size: out.size }, abs, rel);
       if (!r.ok) {
         failures.push({ ...r.error, stage: name, hint: r.error.hint ?? `run \`pipe run ${name}\` to recompute it` });
         continue;
       }
-      await hashPath(abs, { statCache: s.statCache });
       restored++;
       io.stdout.write(`restored ${rel} (${name})\n`);
     }
