@@ -1,7 +1,8 @@
 /**
  * No-op `pipe status` / `pipe run` over a pipeline whose deps hold 10,000
- * files, side by side with `snakemake -n` on the same files (a per-file rule
- * and an aggregate rule in both). Prints a Markdown table for BENCHMARKS.md.
+ * files, side by side with `snakemake -n` on the same files: the same two
+ * rules in both, a per-file `cp {in} {out}` and an aggregate over its
+ * outputs. Prints a Markdown table for BENCHMARKS.md.
  *   node --import tsx bench/noop.ts [files=10000]
  */
 import { mkdtemp, mkdir, writeFile, utimes } from 'node:fs/promises';
@@ -25,15 +26,15 @@ await writeFile(
   path.join(dir, 'pipeline.yaml'),
   `stages:
   copy:
-    uses: bench-copy
-    params: { in: data, out: work }
+    cmd: cp {in} {out}
+    map: { in: data, out: work }
   count:
     cmd: find work -type f | wc -l > count.txt
     deps: [work]
     outs: [count.txt]
 `,
 );
-const env = { ...process.env, PIPE_STAGES_PATH: path.join(root, 'bench', 'stages'), CI: '1' };
+const env = { ...process.env, CI: '1' };
 const t0 = Date.now();
 execFileSync(process.execPath, [bin, 'run'], { cwd: dir, env, stdio: 'inherit' });
 console.error(`first full run: ${((Date.now() - t0) / 1000).toFixed(1)} s for ${N} items`);

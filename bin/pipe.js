@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Entry point of the `pipe` command. Runs the compiled CLI when it has been
-// built (`npm run build`, done by `npm ci` through `prepare`), else the
-// TypeScript sources through tsx, so a fresh checkout works either way.
+// Entry point of the `pipe` command. Runs the bundled CLI when it has been
+// built (`npm run build` = scripts/build.mjs, done by `npm ci` through
+// `prepare`), else the TypeScript sources through tsx, so a fresh checkout
+// works either way. Kept to a few built-in imports: it runs on every command.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';

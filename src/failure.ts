@@ -60,15 +60,29 @@ export function failure(kind: FailureKind, message: string, extra: Omit<Failure,
 }
 
 /**
+ * Marks FailureErrors across copies of this module: the bundled engine and a
+ * user's TypeScript stage (PIPE_STAGES_PATH, loaded through tsx) each have
+ * their own FailureError class, so `instanceof` would miss the stage's.
+ */
+const FAILURE_ERROR = Symbol.for('pipe.FailureError');
+
+/**
  * A thrown wrapper for code paths deep inside async helpers where threading a
  * Result through every frame would obscure the logic. Caught and unwrapped at
  * the stage-run boundary; anything else thrown there is a bug ('internal').
+ * Recognise it with `isFailureError`, not `instanceof`.
  */
 export class FailureError extends Error {
+  readonly [FAILURE_ERROR] = true;
   constructor(readonly failure: Failure) {
     super(failure.message);
     this.name = 'FailureError';
   }
+}
+
+/** Whether `e` is a FailureError from any copy of this module (see FAILURE_ERROR). */
+export function isFailureError(e: unknown): e is FailureError {
+  return typeof e === 'object' && e !== null && (e as { [FAILURE_ERROR]?: unknown })[FAILURE_ERROR] === true && typeof (e as { failure?: unknown }).failure === 'object';
 }
 
 /** What to do about the operating-system errors a user can actually fix. */
@@ -101,7 +115,7 @@ function systemFailure(e: NodeJS.ErrnoException, stage: string | undefined): Fai
 
 /** Converts anything thrown into a Failure; non-FailureErrors are 'internal' with their stack kept. */
 export function toFailure(e: unknown, stage?: string): Failure {
-  if (e instanceof FailureError) return stage && !e.failure.stage ? { ...e.failure, stage } : e.failure;
+  if (isFailureError(e)) return stage && !e.failure.stage ? { ...e.failure, stage } : e.failure;
   const sys = e instanceof Error ? systemFailure(e as NodeJS.ErrnoException, stage) : undefined;
   if (sys) return sys;
   const msg = e instanceof Error ? e.message : String(e);

@@ -67,7 +67,11 @@ export function parseRunRecord(text: string | null): RunRecord | null {
 }
 
 export function parseItemRecord(text: string | null): ItemRecord | null {
-  const j = parseJson(text);
+  return itemRecordFrom(parseJson(text));
+}
+
+/** An item record from parsed JSON, or null if it does not have the shape of one. */
+export function itemRecordFrom(j: unknown): ItemRecord | null {
   if (!isObj(j) || typeof j.createdAt !== 'string') return null;
   const files = manifestEntries(j.files);
   if (!files) return null;

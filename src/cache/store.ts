@@ -11,7 +11,7 @@
  * name. Every restore re-hashes what it copied: a damaged object is deleted
  * and reported, never silently used.
  */
-import { constants as fsc, type Dirent } from 'node:fs';
+import { constants as fsc, readFileSync, statSync, type Dirent } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -131,13 +131,20 @@ export class CacheStore {
    * there. The copy is hashed before it is published: if `src` changed since
    * it was hashed, nothing is stored and a FailureError ('io') is thrown.
    */
+  /**
+   * Whether object `hash` is present (with `size`, when given). Synchronous:
+   * a run over 10,000 cached files asks this 10,000 times, and on a busy
+   * 2-core machine a thread-pool round trip per question costs far more than
+   * the stat (see hash/tree.ts).
+   */
+  private objectPresent(hash: Digest, size?: number): boolean {
+    const st = statSync(this.objectPath(hash), { throwIfNoEntry: false });
+    return st !== undefined && (size === undefined || st.size === size);
+  }
+
   private async putObject(src: string, hash: Digest, size: number): Promise<void> {
     const obj = this.objectPath(hash);
-    try {
-      if ((await stat(obj)).size === size) return;
-    } catch (e) {
-      if (!isMissing(e)) throw e;
-    }
+    if (this.objectPresent(hash, size)) return;
     await this.ensureDir(path.dirname(obj));
     const tmp = tempName(obj);
     try {
@@ -168,7 +175,8 @@ export class CacheStore {
       return;
     }
     const limit = pLimit(this.concurrency);
-    await Promise.all(h.manifest.map((e) => limit(() => this.putObject(path.join(abs, ...e.path.split('/')), e.hash, e.size))));
+    const missing = h.manifest.filter((e) => !this.objectPresent(e.hash, e.size));
+    await Promise.all(missing.map((e) => limit(() => this.putObject(path.join(abs, ...e.path.split('/')), e.hash, e.size))));
     await this.saveManifest(h);
   }
 
@@ -197,24 +205,11 @@ export class CacheStore {
     return m && manifestHash(m) === hash ? m : null;
   }
 
-  private async hasObject(hash: Digest, size?: number): Promise<boolean> {
-    try {
-      const st = await stat(this.objectPath(hash));
-      return size === undefined || st.size === size;
-    } catch (e) {
-      if (isMissing(e)) return false;
-      throw e;
-    }
-  }
-
   /** true when every object needed to restore `r` is present (content is verified on restore). */
   async hasPath(r: StoredRef): Promise<boolean> {
-    if (r.kind === 'file') return this.hasObject(r.hash, r.size);
+    if (r.kind === 'file') return this.objectPresent(r.hash, r.size);
     const m = await this.loadManifest(r.hash);
-    if (!m) return false;
-    const limit = pLimit(this.concurrency);
-    const present = await Promise.all(m.map((e) => limit(() => this.hasObject(e.hash, e.size))));
-    return present.every(Boolean);
+    return m !== null && m.every((e) => this.objectPresent(e.hash, e.size));
   }
 
   /**
@@ -354,6 +349,18 @@ export class CacheStore {
   /** The record of one processed item, or null if absent or damaged. */
   async getItem(key: Digest): Promise<ItemRecord | null> {
     return parseItemRecord(await this.readText(this.itemPath(key)));
+  }
+
+  /** getItem, synchronously: a per-item stage looks up every item of its input, most of them cached. */
+  getItemSync(key: Digest): ItemRecord | null {
+    let text: string;
+    try {
+      text = readFileSync(this.itemPath(key), 'utf8');
+    } catch (e) {
+      if (isMissing(e)) return null;
+      throw e;
+    }
+    return parseItemRecord(text);
   }
 
   private async readText(file: string): Promise<string | null> {

@@ -4,12 +4,11 @@
  * stages marked `isolate: true` (heavy memory, native libraries that must not
  * take the runner down with them).
  */
-import { fileURLToPath } from 'node:url';
 import type { Progress } from '../events.ts';
 import { failure, type Failure } from '../failure.ts';
 import { err, type Result } from '../util/result.ts';
 import { isChildMessage, type InitMessage } from './child-protocol.ts';
-import { nodeArgsFor, siblingEntry } from './node-entry.ts';
+import { entryModule, nodeArgsFor } from './node-entry.ts';
 import { spawnGroup, exitOrAbort } from './process-group.ts';
 import type { StageInit } from './stage-init.ts';
 import { TailBuffer } from './tail.ts';
@@ -29,7 +28,7 @@ export interface ChildStageOptions {
 export async function runStageInChild(o: ChildStageOptions): Promise<Result<void, Failure>> {
   const stageName = o.init.stage;
   if (o.signal.aborted) return err(failure('killed', `stage ${stageName} not started: the run was interrupted`, { stage: stageName }));
-  const entry = fileURLToPath(siblingEntry(import.meta.url, 'child-entry'));
+  const entry = entryModule('src/exec/child-entry');
   const tail = new TailBuffer(20);
   let result: Result<void, Failure> | undefined;
   const child = spawnGroup(process.execPath, nodeArgsFor(entry, o.modulePath), {

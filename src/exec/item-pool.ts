@@ -6,18 +6,25 @@
  * item and is replaced, so one bad image cannot take the whole stage down.
  */
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { failure, type Failure } from '../failure.ts';
 import type { ItemResult } from '../stage-api.ts';
 import { err, type Result } from '../util/result.ts';
 import type { ItemInit, PoolRequest, WorkerReply } from './item-protocol.ts';
-import { siblingEntry, tsxApiUrl } from './node-entry.ts';
+import { entryModule, tsxApiUrl } from './node-entry.ts';
 
 export type { ItemInit } from './item-protocol.ts';
 
 export interface ItemPool {
   /** Queues one item; resolves with its result. Call it for all items at once: at most `size` run concurrently. */
   run(item: ItemInit): Promise<Result<ItemResult, Failure>>;
+  /**
+   * Starts one worker now if none is running, so its start-up (a fresh
+   * isolate, the stage's modules) overlaps with whatever the caller does
+   * before the first item.
+   */
+  warm(): void;
   /** Fails queued items as 'killed', terminates the workers. */
   close(): Promise<void>;
 }
@@ -60,8 +67,8 @@ const { workerData } = require('node:worker_threads');
 /** Creates a pool; workers start lazily as items arrive. */
 export function createItemPool(o: ItemPoolOptions): ItemPool {
   const size = Math.max(1, Math.floor(o.size) || 1);
-  const entry = siblingEntry(import.meta.url, 'item-worker');
-  const isTs = entry.pathname.endsWith('.ts') || o.modulePath.endsWith('.ts');
+  const entry = entryModule('src/exec/item-worker');
+  const isTs = entry.endsWith('.ts') || o.modulePath.endsWith('.ts');
   const slots = new Set<Slot>();
   const queue: Job[] = [];
   let nextId = 1;
@@ -70,7 +77,7 @@ export function createItemPool(o: ItemPoolOptions): ItemPool {
   const spawnSlot = (): Slot => {
     const worker = new Worker(BOOTSTRAP, {
       eval: true,
-      workerData: { entry: entry.href, tsxApi: isTs ? tsxApiUrl() : undefined, modulePath: o.modulePath },
+      workerData: { entry: pathToFileURL(entry).href, tsxApi: isTs ? tsxApiUrl() : undefined, modulePath: o.modulePath },
       // Capture console output instead of letting it reach the runner's terminal.
       stdout: true,
       stderr: true,
@@ -137,6 +144,9 @@ export function createItemPool(o: ItemPoolOptions): ItemPool {
         queue.push({ id: nextId++, item, settle: resolve });
         dispatch();
       });
+    },
+    warm() {
+      if (!closed && slots.size === 0) spawnSlot();
     },
     async close() {
       closed = true;

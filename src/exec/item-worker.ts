@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
-import { failure, FailureError, toFailure } from '../failure.ts';
+import { failure, isFailureError, toFailure } from '../failure.ts';
 import type { ItemContext, PerItemStage, Stage } from '../stage-api.ts';
 import { err, ok } from '../util/result.ts';
 import type { ItemInit, PoolRequest, WorkerReply } from './item-protocol.ts';
@@ -48,9 +48,9 @@ async function processOne(id: number, item: ItemInit): Promise<void> {
       post({ type: 'result', id, result: err(failure('stage-error', `stage ${item.stage}: ${item.rel}: item summary is not plain JSON (${(e as Error).message})`, { stage: item.stage, file: item.input })) });
     }
   } catch (e) {
-    const base = e instanceof FailureError ? e.failure : toFailure(e, item.stage);
+    const base = isFailureError(e) ? e.failure : toFailure(e, item.stage);
     const f =
-      e instanceof FailureError
+      isFailureError(e)
         ? { ...base, stage: base.stage ?? item.stage, file: base.file ?? item.input }
         : failure('stage-error', `stage ${item.stage}: ${item.rel}: ${base.message}`, { stage: item.stage, file: item.input, stderrTail: base.stderrTail });
     post({ type: 'result', id, result: err(f) });
@@ -60,3 +60,8 @@ async function processOne(id: number, item: ItemInit): Promise<void> {
 parentPort!.on('message', (m: PoolRequest) => {
   void processOne(m.id, m.item);
 });
+
+// A worker exists only to run this stage's items: load the stage while the
+// first item is still on its way (a failure is reported on that item).
+loaded = load();
+loaded.catch(() => {});

@@ -41,7 +41,9 @@ export interface StatCacheOptions {
   now?: () => number;
 }
 
-const HEADER = 'pipe-stat-cache 1';
+// Version 2: files inside hashed folders moved to folder records (folder-records.ts);
+// a version-1 file (mostly such entries) is dropped rather than carried along forever.
+const HEADER = 'pipe-stat-cache 2';
 
 export class StatCache {
   /**

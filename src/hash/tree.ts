@@ -3,12 +3,14 @@
  * hash over its sorted manifest (relative path, content hash, size of every
  * file). Unchanged files cost one stat thanks to the StatCache.
  */
-import { readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { SYNC_READ_MAX, hashFile, hashFileSync, hashRecord, initHasher, type Digest } from './digest.ts';
 import type { StatCache } from './stat-cache.ts';
+import { joinRels, recordFileHash, splitRels, type FolderRecord, type FolderRecords } from './folder-records.ts';
 import { isTempName } from './temp-name.ts';
+import { Slicer } from '../util/slicer.ts';
 
 /** One file of a folder: path relative to the folder (POSIX separators), content hash, size. */
 export interface ManifestEntry {
@@ -23,6 +25,8 @@ export type PathHash =
 
 export interface HashPathOptions {
   statCache: StatCache;
+  /** Per-folder records: the fast path for unchanged folders (see folder-records.ts). */
+  records?: FolderRecords;
   /** Large files (> 256 KiB) read at once (default 16): bounds memory (1 MiB each) and open files. */
   concurrency?: number;
 }
@@ -39,7 +43,7 @@ export function manifestHash(manifest: ManifestEntry[]): Digest {
 
 function statOrNull(abs: string): Stats | null {
   try {
-    return statSync(abs);
+    return statSync(abs, { throwIfNoEntry: false }) ?? null;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     // ENOENT: missing (or a dangling symlink); ENOTDIR: a parent is a file.
@@ -48,35 +52,36 @@ function statOrNull(abs: string): Stats | null {
   }
 }
 
-/** Longest stretch the synchronous loops block the event loop before yielding. */
-const SLICE_MS = 8;
-
 /**
- * Runs synchronous fs work in slices, yielding to the event loop between
- * them, so a walk over 100,000 files never freezes the progress display.
+ * Stat of a path the listing saw as a regular file (not a symlink): lstat
+ * gives the same answer, a little cheaper. Anything else now (replaced by a
+ * folder or symlink mid-walk) counts as vanished.
  */
-class Slicer {
-  private start = performance.now();
-  async tick(): Promise<void> {
-    if (performance.now() - this.start < SLICE_MS) return;
-    await new Promise<void>((r) => setImmediate(r));
-    this.start = performance.now();
+function fileStat(abs: string): Stats | null {
+  try {
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    return st && st.isFile() ? st : null;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw e;
   }
 }
 
-interface Found {
-  abs: string;
-  rel: string;
-  /** Already stat'ed (a followed symlink). */
-  st?: Stats;
-}
+/**
+ * Called for each file of a walk, in walk order, with `st` when the walk
+ * already stat'ed it (a followed symlink). Returning false stops the walk.
+ */
+type VisitFile = (abs: string, rel: string, st: Stats | undefined) => boolean;
 
 /**
- * Lists the files under `root`, skipping pipe's temp names, following
- * symlinks unless they loop back to an ancestor folder.
+ * Walks the files under `root`, skipping pipe's temp names, following
+ * symlinks unless they loop back to an ancestor folder. Visiting instead of
+ * returning a list lets a no-op check keep nothing per file: on a 2-core
+ * machine, garbage collection of 10,000 retained entries cost more than the
+ * stats themselves. Resolves to false if `visit` stopped it.
  */
-async function listFiles(root: string, rootSt: Stats, slicer: Slicer): Promise<Found[]> {
-  const found: Found[] = [];
+async function walkFiles(root: string, rootSt: Stats, slicer: Slicer, visit: VisitFile): Promise<boolean> {
   // Depth-first with an explicit stack; `ancestors` holds dev:ino of the folders above.
   const stack: { abs: string; rel: string; ancestors: Set<string> }[] = [
     { abs: root, rel: '', ancestors: new Set([`${rootSt.dev}:${rootSt.ino}`]) },
@@ -90,21 +95,24 @@ async function listFiles(root: string, rootSt: Stats, slicer: Slicer): Promise<F
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed during the walk
       throw e;
     }
-    for (const d of entries) {
+    for (let k = 0; k < entries.length; k++) {
+      if ((k & 255) === 255) await slicer.tick();
+      const d = entries[k]!;
       if (isTempName(d.name)) continue;
-      const abs = path.join(top.abs, d.name);
+      // Plain concatenation: both parts are already normal (path.join per file showed in profiles).
+      const abs = top.abs + path.sep + d.name;
       const rel = top.rel ? `${top.rel}/${d.name}` : d.name;
       let isDir = d.isDirectory();
       let st: Stats | undefined;
       if (d.isFile()) {
-        found.push({ abs, rel });
+        if (!visit(abs, rel, undefined)) return false;
         continue;
       }
       if (d.isSymbolicLink()) {
         st = statOrNull(abs) ?? undefined;
         if (!st) continue; // dangling
         if (st.isFile()) {
-          found.push({ abs, rel, st });
+          if (!visit(abs, rel, st)) return false;
           continue;
         }
         isDir = st.isDirectory();
@@ -117,7 +125,28 @@ async function listFiles(root: string, rootSt: Stats, slicer: Slicer): Promise<F
       stack.push({ abs, rel, ancestors: new Set(top.ancestors).add(id) });
     }
   }
-  return found;
+  return true;
+}
+
+/**
+ * Whether every file under `abs` still has the stat `r` recorded, in the
+ * same walk order, each old enough for the record to vouch for it.
+ */
+async function matchesRecord(abs: string, st: Stats, slicer: Slicer, r: FolderRecord, records: FolderRecords): Promise<boolean> {
+  const n = r.sizes.length;
+  let i = 0;
+  let at = 0; // where file i's path starts in r.rels
+  const complete = await walkFiles(abs, st, slicer, (fabs, rel, lst) => {
+    const end = at + rel.length;
+    if (i >= n || !r.rels.startsWith(rel, at) || (end < r.rels.length && r.rels.charCodeAt(end) !== 0)) return false;
+    const fst = lst ?? fileStat(fabs);
+    if (!fst || fst.size !== r.sizes[i] || fst.mtimeMs !== r.mtimes[i] || fst.ino !== r.inos[i] || !records.trusted(r, fst.mtimeMs)) return false;
+    i++;
+    at = end + 1;
+    return true;
+  });
+  // All walked, all recorded files seen, and no paths left over in a damaged record.
+  return complete && i === n && at === (n === 0 ? 0 : r.rels.length + 1);
 }
 
 /**
@@ -127,10 +156,13 @@ async function listFiles(root: string, rootSt: Stats, slicer: Slicer): Promise<F
  * to one of its ancestors); dangling symlinks, sockets and FIFOs are skipped.
  * Empty folders add nothing to the hash (as in git).
  *
- * Speed: unchanged files cost one stat (StatCache). Stats and small files use
- * synchronous calls in time slices: on a loaded 2-core machine each async fs
- * call costs a thread-pool round trip that dwarfs a small read. Large files
- * are streamed asynchronously, `concurrency` at a time.
+ * Speed: unchanged files cost one stat. With `records`, a folder whose every
+ * file matches its record costs its stats and nothing else (see
+ * folder-records.ts); otherwise each file is looked up in the record, then
+ * the StatCache, and read only when neither knows it. Stats and small files
+ * use synchronous calls in time slices: on a loaded 2-core machine each async
+ * fs call costs a thread-pool round trip that dwarfs a small read. Large
+ * files are streamed asynchronously, `concurrency` at a time.
  */
 export async function hashPath(abs: string, opts: HashPathOptions): Promise<PathHash | null> {
   await initHasher();
@@ -146,38 +178,87 @@ export async function hashPath(abs: string, opts: HashPathOptions): Promise<Path
     }
     return { kind: 'file', hash, size: st.size };
   }
+  // Taken before the first stat: a record vouches only for files older than this (racy-clean guard).
+  const walkStart = Date.now();
   const slicer = new Slicer();
-  const found = await listFiles(abs, st, slicer);
+  const records = opts.records;
+  const old = records?.get(abs);
+  // Fast path: the same files, in the same order, each with its recorded stat.
+  if (old && records && (await matchesRecord(abs, st, slicer, old, records))) return dirFromRecord(old);
+
+  const found: { abs: string; rel: string; st: Stats | undefined }[] = [];
+  await walkFiles(abs, st, slicer, (fabs, rel, lst) => {
+    found.push({ abs: fabs, rel, st: lst });
+    return true;
+  });
+  const n = found.length;
+  // Numbers, not Stats objects, are kept per file (see walkFiles on garbage collection).
+  const sizes = new Float64Array(n);
+  const mtimes = new Float64Array(n);
+  const inos = new Float64Array(n);
+  const hashes: (Digest | undefined)[] = new Array(n);
   const limit = pLimit(opts.concurrency ?? 16);
-  const manifest: ManifestEntry[] = [];
   const big: Promise<void>[] = [];
-  for (const f of found) {
-    await slicer.tick();
-    const fst = f.st ?? statOrNull(f.abs);
+  for (let i = 0; i < n; i++) {
+    if ((i & 63) === 0) await slicer.tick();
+    const f = found[i]!;
+    const fst = f.st ?? fileStat(f.abs);
     if (!fst || !fst.isFile()) continue; // vanished since the listing
-    const cached = cache.get(f.abs, fst);
-    if (cached) {
-      manifest.push({ path: f.rel, hash: cached, size: fst.size });
+    sizes[i] = fst.size;
+    mtimes[i] = fst.mtimeMs;
+    inos[i] = fst.ino;
+    const known = (old && records?.lookup(old, f.rel, fst)) || cache.get(f.abs, fst);
+    if (known) {
+      hashes[i] = known;
     } else if (fst.size <= SYNC_READ_MAX) {
-      const hash = hashFileSync(f.abs);
-      // Keyed by the stat taken before reading: a change during the read shows up next time.
-      cache.set(f.abs, fst, hash);
-      manifest.push({ path: f.rel, hash, size: fst.size });
+      hashes[i] = hashFileSync(f.abs);
+      // With records, the folder's record remembers it; else keyed by the stat taken before reading.
+      if (!records) cache.set(f.abs, fst, hashes[i]!);
     } else {
       big.push(
         limit(async () => {
-          const hash = await hashFile(f.abs);
-          cache.set(f.abs, fst, hash);
-          manifest.push({ path: f.rel, hash, size: fst.size });
+          hashes[i] = await hashFile(f.abs);
+          if (!records) cache.set(f.abs, fst, hashes[i]!);
         }),
       );
     }
   }
   await Promise.all(big);
+  const manifest: ManifestEntry[] = [];
+  const rec = { rels: [] as string[], sizes: [] as number[], mtimes: [] as number[], inos: [] as number[], hashes: '' };
+  for (let i = 0; i < n; i++) {
+    const hash = hashes[i];
+    if (!hash) continue;
+    const rel = found[i]!.rel;
+    manifest.push({ path: rel, hash, size: sizes[i]! });
+    rec.rels.push(rel);
+    rec.sizes.push(sizes[i]!);
+    rec.mtimes.push(mtimes[i]!);
+    rec.inos.push(inos[i]!);
+    rec.hashes += hash;
+  }
   manifest.sort((a, b) => comparePaths(a.path, b.path));
   let size = 0;
   for (const e of manifest) size += e.size;
-  return { kind: 'dir', hash: manifestHash(manifest), size, files: manifest.length, manifest };
+  const hash = manifestHash(manifest);
+  if (records) records.set(abs, { ...rec, at: walkStart, hash, size, rels: joinRels(rec.rels) });
+  return { kind: 'dir', hash, size, files: manifest.length, manifest };
+}
+
+/** A folder's hash from its record; the sorted manifest is built only if asked for. */
+function dirFromRecord(r: FolderRecord): PathHash {
+  let manifest: ManifestEntry[] | undefined;
+  const h = { kind: 'dir' as const, hash: r.hash, size: r.size, files: r.sizes.length } as PathHash & { kind: 'dir' };
+  Object.defineProperty(h, 'manifest', {
+    enumerable: true,
+    get(): ManifestEntry[] {
+      manifest ??= splitRels(r)
+        .map((p, i) => ({ path: p, hash: recordFileHash(r, i), size: r.sizes[i]! }))
+        .sort((a, b) => comparePaths(a.path, b.path));
+      return manifest;
+    },
+  });
+  return h;
 }
 
 /** What changed between two manifests of the same folder, each list sorted. */

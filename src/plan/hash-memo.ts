@@ -8,18 +8,23 @@ import path from 'node:path';
 import type { PathHash } from '../hash/tree.ts';
 import { hashPath } from '../hash/tree.ts';
 import type { StatCache } from '../hash/stat-cache.ts';
+import type { FolderRecords } from '../hash/folder-records.ts';
 import { isWithin } from '../config/paths.ts';
 
 export class HashMemo {
   private readonly memo = new Map<string, Promise<PathHash | null>>();
 
-  constructor(private readonly root: string, private readonly statCache: StatCache) {}
+  constructor(
+    private readonly root: string,
+    private readonly statCache: StatCache,
+    private readonly records: FolderRecords,
+  ) {}
 
   /** Hash of a repo-relative path (null when missing). */
   get(rel: string): Promise<PathHash | null> {
     let p = this.memo.get(rel);
     if (!p) {
-      p = hashPath(path.join(this.root, rel), { statCache: this.statCache });
+      p = hashPath(path.join(this.root, rel), { statCache: this.statCache, records: this.records });
       this.memo.set(rel, p);
     }
     return p;

@@ -26,7 +26,8 @@ function dataUri(png: Buffer): string {
  */
 export async function thumbnail(abs: string, max = THUMB_MAX): Promise<{ uri: string } | { error: string }> {
   try {
-    const img = sharp(abs);
+    // autoOrient: a photo's EXIF rotation, so thumbnails show what a viewer shows (as the stages read it).
+    const img = sharp(abs).autoOrient();
     const { format } = await img.metadata();
     const small = img.resize({ width: max, height: max, fit: 'inside', withoutEnlargement: true });
     if (format === 'jpeg') return { uri: `data:image/jpeg;base64,${(await small.jpeg({ quality: 80 }).toBuffer()).toString('base64')}` };
@@ -43,7 +44,7 @@ interface Rgb {
 }
 
 async function rgbAt(abs: string, width?: number, height?: number): Promise<Rgb> {
-  let img = sharp(abs).removeAlpha().toColourspace('srgb');
+  let img = sharp(abs).autoOrient().removeAlpha().toColourspace('srgb');
   // Nearest neighbour: label images must keep exact class colours.
   if (width && height) img = img.resize(width, height, { fit: 'fill', kernel: 'nearest' });
   const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
@@ -97,8 +98,9 @@ export interface LabelPictures {
 export async function labelPictures(truthAbs: string, predAbs: string, palette = DEFAULT_PALETTE, max = THUMB_MAX): Promise<LabelPictures | { error: string }> {
   try {
     const meta = await sharp(predAbs).metadata();
-    const w0 = meta.width ?? 1;
-    const h0 = meta.height ?? 1;
+    // The displayed size: EXIF orientations 5-8 swap width and height.
+    const w0 = meta.autoOrient?.width ?? meta.width ?? 1;
+    const h0 = meta.autoOrient?.height ?? meta.height ?? 1;
     const scale = Math.min(1, max / Math.max(w0, h0));
     const width = Math.max(1, Math.round(w0 * scale));
     const height = Math.max(1, Math.round(h0 * scale));

@@ -8,6 +8,7 @@ import { unreachable } from '../util/result.ts';
 import { shouldColor } from './color.ts';
 import { createJsonReporter } from './json.ts';
 import { createPlainReporter } from './plain.ts';
+import { loadTextWidth } from './format-table.ts';
 
 export type ReporterKind = 'json' | 'ink' | 'plain';
 
@@ -63,8 +64,8 @@ export function createReporter(o: CreateReporterOptions): Reporter {
 function lazyInk(o: CreateReporterOptions, color: boolean, plain: () => Reporter): Reporter {
   const queue: PipeEvent[] = [];
   let target: Reporter | undefined;
-  const ready: Promise<Reporter> = import('./ink/index.ts')
-    .then((m) =>
+  const ready: Promise<Reporter> = Promise.all([import('./ink/index.ts'), loadTextWidth()])
+    .then(([m]) =>
       m.createInkReporter({
         stdout: o.stdout,
         stderr: o.stderr,

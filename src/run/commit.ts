@@ -12,6 +12,7 @@ import type { Session } from './session.ts';
 import type { PathHash } from '../hash/tree.ts';
 import { hashPath } from '../hash/tree.ts';
 import { StatCache } from '../hash/stat-cache.ts';
+import { FolderRecords, joinRels } from '../hash/folder-records.ts';
 import type { LockEntry } from '../lock/lockfile.ts';
 import type { OutRecord, RunRecord } from '../cache/store.ts';
 import type { StageAssessment } from '../plan/assess.ts';
@@ -40,9 +41,9 @@ export function lockEntryFor(a: StageAssessment, outs: Record<string, PathHash>,
 }
 
 /**
- * After a rename the files keep inode, size and mtime, so the hashes computed
- * on the temp copy are valid for the final paths: record them in the stat
- * cache instead of reading everything again.
+ * Files just put in place whose hashes are known (restored from the cache,
+ * verified on the way): record them in the stat cache, or as the folder's
+ * record, instead of reading everything again next time.
  */
 export async function rememberHashes(s: Session, abs: string, h: PathHash): Promise<void> {
   if (h.kind === 'file') {
@@ -50,12 +51,19 @@ export async function rememberHashes(s: Session, abs: string, h: PathHash): Prom
     s.statCache.set(abs, st, h.hash);
     return;
   }
-  await Promise.all(
-    h.manifest.map(async (m) => {
-      const f = path.join(abs, ...m.path.split('/'));
-      s.statCache.set(f, await stat(f), m.hash);
-    }),
-  );
+  const at = Date.now();
+  const stats = await Promise.all(h.manifest.map((m) => stat(path.join(abs, ...m.path.split('/'))).catch(() => null)));
+  if (stats.some((st) => !st)) return s.records.delete(abs); // changed under us: the next look hashes it
+  s.records.set(abs, {
+    at,
+    hash: h.hash,
+    size: h.size,
+    rels: joinRels(h.manifest.map((m) => m.path)),
+    sizes: stats.map((st) => st!.size),
+    mtimes: stats.map((st) => st!.mtimeMs),
+    inos: stats.map((st) => st!.ino),
+    hashes: h.manifest.map((m) => m.hash).join(''),
+  });
 }
 
 /**
@@ -71,10 +79,12 @@ export async function commitTempOuts(
   tempStat?: StatCache,
 ): Promise<Result<Record<string, PathHash>, Failure>> {
   const scratchCache = tempStat ?? (await StatCache.load(path.join(trashDir, 'no-stat-cache.json')));
+  // The temp folders' records, valid for the final paths after the rename (same inodes, sizes, mtimes).
+  const scratchRecords = new FolderRecords(null);
   const hashes: Record<string, PathHash> = {};
   const tracked = trackedOuts(stage);
   for (const r of redirects) {
-    const h = await hashPath(r.abs, { statCache: scratchCache });
+    const h = await hashPath(r.abs, { statCache: scratchCache, records: scratchRecords });
     if (!h) {
       return err({
         kind: 'missing-out',
@@ -92,7 +102,9 @@ export async function commitTempOuts(
   for (const r of redirects) {
     const dest = path.join(s.root, r.rel);
     await swapIn(r.abs, dest, trashDir);
-    await rememberHashes(s, dest, hashes[r.rel]!);
+    const rec = scratchRecords.get(r.abs);
+    if (rec) s.records.set(dest, rec);
+    else await rememberHashes(s, dest, hashes[r.rel]!);
   }
   return ok(hashes);
 }
@@ -102,7 +114,7 @@ export async function commitInPlaceOuts(s: Session, stage: StageInstance): Promi
   const hashes: Record<string, PathHash> = {};
   for (const t of trackedOuts(stage)) {
     const abs = path.join(s.root, t.path);
-    const h = await hashPath(abs, { statCache: s.statCache });
+    const h = await hashPath(abs, { statCache: s.statCache, records: s.records });
     if (!h) {
       return err({
         kind: 'missing-out',

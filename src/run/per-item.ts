@@ -5,23 +5,27 @@
  * engine owns this cache; stages only see one item at a time.
  */
 import path from 'node:path';
-import { link, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { linkSync, mkdirSync, statSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import picomatch from 'picomatch';
 import pLimit from 'p-limit';
 import type { Failure } from '../failure.ts';
 import { toFailure } from '../failure.ts';
 import type { Result } from '../util/result.ts';
 import { err, ok } from '../util/result.ts';
+import { Slicer } from '../util/slicer.ts';
 import type { Json, ItemResult, PerItemStage } from '../stage-api.ts';
 import type { Session } from './session.ts';
 import type { StageAssessment } from '../plan/assess.ts';
 import type { ManifestEntry } from '../hash/tree.ts';
 import { hashPath } from '../hash/tree.ts';
 import { StatCache } from '../hash/stat-cache.ts';
+import type { ItemRecord } from '../cache/store.ts';
+import { ItemIndex } from './item-index.ts';
 import { itemKey } from '../plan/fingerprint.ts';
 import type { StageInit } from '../exec/stage-init.ts';
 import { makeStageContext } from '../exec/stage-init.ts';
-import { createItemPool } from '../exec/item-pool.ts';
+import { createItemPool, type ItemPool } from '../exec/item-pool.ts';
 import { runShell } from '../exec/shell.ts';
 import type { ExecEnv, Grant } from './execute-stage.ts';
 import { stageEnv, stringEnv } from './execute-stage.ts';
@@ -72,16 +76,22 @@ async function moveTree(from: string, to: string, item: string): Promise<Result<
  * the swap that follows deletes the old folder, so nothing shares an inode
  * with the cache. The rest are copied from the cache, verified.
  */
-async function placeCachedItem(s: Session, files: ManifestEntry[], finalOut: string, tempOut: string, tempStat: StatCache): Promise<boolean> {
+async function placeCachedItem(s: Session, files: ManifestEntry[], finalOut: string, tempOut: string, tempStat: StatCache, made: Set<string>): Promise<boolean> {
   const rest: ManifestEntry[] = [];
+  // Synchronous stat, mkdir and link: with 999 of 1,000 items cached, thread-pool
+  // round trips per file were most of a rerun's cost on a busy 2-core machine.
   for (const f of files) {
     const prev = path.join(finalOut, ...f.path.split('/'));
     const dest = path.join(tempOut, ...f.path.split('/'));
     try {
-      const st = await stat(prev);
-      if (s.statCache.get(prev, st) === f.hash) {
-        await mkdir(path.dirname(dest), { recursive: true });
-        await link(prev, dest);
+      const st = statSync(prev, { throwIfNoEntry: false });
+      if (st && (s.records.fileHash(finalOut, f.path, st) ?? s.statCache.get(prev, st)) === f.hash) {
+        const dir = path.dirname(dest);
+        if (!made.has(dir)) {
+          mkdirSync(dir, { recursive: true });
+          made.add(dir);
+        }
+        linkSync(prev, dest);
         tempStat.set(dest, st, f.hash);
         continue;
       }
@@ -130,20 +140,52 @@ export async function runPerItem(
   const others = Object.fromEntries(Object.entries(a.deps).filter(([p]) => p !== map.in));
   const items: Item[] = all.map((i) => ({ rel: i.rel, input: i.input, key: itemKey(stage, a.code.hash, i.rel, i.hash as never, others) }));
 
+  // Built-in stages run their items in worker threads. One starts now: the
+  // stage runs because something changed, so at least one item most likely
+  // needs it, and its start-up overlaps with placing the cached items.
+  const pool =
+    stage.kind === 'uses'
+      ? createItemPool({
+          modulePath: s.builtins.get(stage.uses!)!.modulePath,
+          size: Math.max(1, grant.cpu),
+          onLog: (rel, line) => env.emit({ type: 'stage-log', time: Date.now(), stage: stage.name, stream: 'info', line: `${rel}: ${line}` }),
+        })
+      : undefined;
+  pool?.warm();
+  try {
+    return await runItems(s, a, grant, env, o, items, pool);
+  } finally {
+    await pool?.close();
+  }
+}
+
+async function runItems(
+  s: Session,
+  a: StageAssessment,
+  grant: Grant,
+  env: ExecEnv,
+  o: { tmp: string; redirects: { rel: string; abs: string }[]; init: StageInit; tempStat: StatCache },
+  items: Item[],
+  pool: ItemPool | undefined,
+): Promise<Result<void, Failure>> {
+  const stage = a.stage;
+  const map = stage.map!;
+  const mapOut = o.redirects.find((r) => r.rel === map.out)!;
   // Cached items first: their files come from the previous output where it
   // is unchanged (a hard link: no copy), else from the cache objects.
   const todo: Item[] = [];
-  const copy = pLimit(16);
   const finalOut = path.join(s.root, map.out);
-  await Promise.all(
-    items.map((it) =>
-      copy(async () => {
-        const rec = await s.store.getItem(it.key as never);
-        if (rec && (await placeCachedItem(s, rec.files, finalOut, mapOut.abs, o.tempStat))) it.summary = rec.summary as Json | undefined;
-        else todo.push(it);
-      }),
-    ),
-  );
+  const made = new Set<string>();
+  const slicer = new Slicer();
+  const index = ItemIndex.load(s.pipeDir, stage.name);
+  for (const it of items) {
+    await slicer.tick();
+    const rec = index.get(it.key) ?? s.store.getItemSync(it.key as never);
+    if (rec && (await placeCachedItem(s, rec.files, finalOut, mapOut.abs, o.tempStat, made))) {
+      it.summary = rec.summary as Json | undefined;
+      index.add(it.key, rec);
+    } else todo.push(it);
+  }
   todo.sort((x, y) => (x.rel < y.rel ? -1 : 1));
   env.emit({ type: 'stage-items', time: Date.now(), stage: stage.name, total: items.length, cached: items.length - todo.length, toProcess: todo.length });
 
@@ -160,7 +202,9 @@ export async function runPerItem(
     const h = await hashPath(scratch, { statCache: scratchStat });
     const files: ManifestEntry[] = h && h.kind === 'dir' ? h.manifest : [];
     if (h) await s.store.storePath(scratch, h);
-    await s.store.putItem(it.key as never, { files, ...(result.summary !== undefined ? { summary: result.summary } : {}), createdAt: new Date().toISOString() });
+    const rec: ItemRecord = { files, ...(result.summary !== undefined ? { summary: result.summary } : {}), createdAt: new Date().toISOString() };
+    await s.store.putItem(it.key as never, rec);
+    index.add(it.key, rec);
     it.summary = result.summary;
     const moved = await moveTree(scratch, mapOut.abs, it.rel);
     if (moved.ok) await seedStat(o.tempStat, mapOut.abs, files);
@@ -173,30 +217,20 @@ export async function runPerItem(
   };
 
   try {
-    if (stage.kind === 'uses') {
-      const b = s.builtins.get(stage.uses!)!;
-      const pool = createItemPool({
-        modulePath: b.modulePath,
-        size: Math.max(1, grant.cpu),
-        onLog: (rel, line) => env.emit({ type: 'stage-log', time: Date.now(), stage: stage.name, stream: 'info', line: `${rel}: ${line}` }),
-      });
-      try {
-        await Promise.all(
-          todo.map(async (it, i) => {
-            if (itemAbort.signal.aborted) return;
-            const scratch = path.join(o.tmp, 'items', String(i));
-            await mkdir(scratch, { recursive: true });
-            const r = await pool.run({ stage: stage.name, params: stage.params, root: s.root, input: it.input, rel: it.rel, outDir: scratch });
-            if (itemAbort.signal.aborted && !r.ok) return;
-            const fin = r.ok ? await finishItem(it, scratch, r.value) : r;
-            if (!fin.ok) failItem(it, fin.error);
-            done++;
-            progress();
-          }),
-        );
-      } finally {
-        await pool.close();
-      }
+    if (pool) {
+      await Promise.all(
+        todo.map(async (it, i) => {
+          if (itemAbort.signal.aborted) return;
+          const scratch = path.join(o.tmp, 'items', String(i));
+          await mkdir(scratch, { recursive: true });
+          const r = await pool.run({ stage: stage.name, params: stage.params, root: s.root, input: it.input, rel: it.rel, outDir: scratch });
+          if (itemAbort.signal.aborted && !r.ok) return;
+          const fin = r.ok ? await finishItem(it, scratch, r.value) : r;
+          if (!fin.ok) failItem(it, fin.error);
+          done++;
+          progress();
+        }),
+      );
     } else {
       const limit = pLimit(Math.max(1, grant.cpu));
       const baseEnv = { ...stringEnv(process.env), ...stageEnv(stage.name, grant, env.hasGpus, stage.env) };
@@ -228,6 +262,9 @@ export async function runPerItem(
   } finally {
     env.signal.removeEventListener('abort', onOuterAbort);
     await rm(path.join(o.tmp, 'items'), { recursive: true, force: true });
+    // Also after failures: the items that did finish are found in one read next time.
+    // Only a shortcut (the cache holds every record), so failing to write it is no failure.
+    await index.save(stage.name).catch(() => {});
   }
   if (env.signal.aborted) return err({ kind: 'killed', stage: stage.name, message: `stage ${stage.name} was interrupted` });
   if (failures.length) {

@@ -6,7 +6,7 @@
  */
 import type { Failure } from '../failure.ts';
 import type { PipeEvent, Reporter, RunSummary } from '../events.ts';
-import type { Session } from './session.ts';
+import { saveHashCaches, type Session } from './session.ts';
 import { planStages } from '../plan/plan.ts';
 import { assessStage } from '../plan/assess.ts';
 import { schedule } from '../sched/scheduler.ts';
@@ -68,8 +68,10 @@ export async function runPipeline(s: Session, o: RunOptions): Promise<RunResult>
     }
     const ws = new RunWorkspace(s.pipeDir, `${Date.now()}-${process.pid}`);
     await ws.clearStale();
-    // Temp files of a killed run inside the cache; harmless but wasted space.
-    await s.store.cleanTemps();
+    // Temp files of a killed run inside the cache: harmless but wasted space,
+    // cleaned when this run will write to the cache (a walk over its folders
+    // is not worth it for a run with nothing to do).
+    if (plan.planned.some((p) => p.action !== 'up-to-date') || plan.failures.length) await s.store.cleanTemps();
     const entries = new Map<string, LockEntry>();
     const changed = new Set<string>();
     const selected = new Set(o.names);
@@ -95,8 +97,8 @@ export async function runPipeline(s: Session, o: RunOptions): Promise<RunResult>
           const t = Date.now();
           const a = await assessStage(s, stage, { force: o.forced.has(name), upstreamChanged, planning: false });
           const outcome = a.ok ? await executeStage(s, a.value, grant, { signal: o.signal, emit, keepGoing: o.keepGoing, ws, hasGpus: o.gpus.length > 0 }) : a;
-          // Whatever happened, this stage's outputs may have been rewritten.
-          for (const t of trackedOuts(stage)) s.hashes.invalidate(t.path);
+          // Unless it was found up to date (nothing written), this stage's outputs may have been rewritten.
+          if (!(outcome.ok && outcome.value.how === 'up-to-date')) for (const t of trackedOuts(stage)) s.hashes.invalidate(t.path);
           if (!outcome.ok) {
             summary.failed.push(name);
             failures.push(outcome.error);
@@ -111,7 +113,7 @@ export async function runPipeline(s: Session, o: RunOptions): Promise<RunResult>
       });
     } finally {
       await commitLock(s, entries);
-      await s.statCache.save();
+      await saveHashCaches(s);
       await ws.dispose();
     }
   } finally {

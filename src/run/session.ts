@@ -15,6 +15,7 @@ import { lookupFromRegistry } from '../config/builtins.ts';
 import { buildGraph, type Graph } from '../graph.ts';
 import { readLock, type LockFile } from '../lock/lockfile.ts';
 import { StatCache } from '../hash/stat-cache.ts';
+import { FolderRecords } from '../hash/folder-records.ts';
 import { CacheStore } from '../cache/store.ts';
 import { initHasher } from '../hash/digest.ts';
 import { HashMemo } from '../plan/hash-memo.ts';
@@ -29,6 +30,8 @@ export interface Session {
   builtins: Map<string, BuiltinStage>;
   lock: LockFile;
   statCache: StatCache;
+  /** Per-folder records of the files last hashed (the no-op fast path). */
+  records: FolderRecords;
   store: CacheStore;
   /** Path hashes remembered for this command; invalidated where stages write. */
   hashes: HashMemo;
@@ -93,6 +96,13 @@ export async function openSession(o: SessionOptions): Promise<Result<Session, Fa
   const pipeDir = path.join(root, '.pipe');
   const statCache = await StatCache.load(path.join(pipeDir, 'stat-cache.json'));
   const store = new CacheStore(path.join(root, 'cache'));
-  const hashes = new HashMemo(root, statCache);
-  return ok({ root, pipelineFile, lockFile, pipeDir, graph: graph.value, builtins, lock: lock.value, statCache, store, hashes });
+  const records = new FolderRecords(path.join(pipeDir, 'folders'));
+  const hashes = new HashMemo(root, statCache, records);
+  return ok({ root, pipelineFile, lockFile, pipeDir, graph: graph.value, builtins, lock: lock.value, statCache, records, store, hashes });
+}
+
+/** Saves what this command learnt about file hashes (the stat cache and the folder records). */
+export async function saveHashCaches(s: Pick<Session, 'statCache' | 'records'>): Promise<void> {
+  await s.statCache.save();
+  await s.records.save();
 }

@@ -7,7 +7,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { packageRoot, runningBuilt } from '../exec/node-entry.ts';
 import type { Stage } from '../stage-api.ts';
 
 export interface BuiltinStage {
@@ -18,16 +19,7 @@ export interface BuiltinStage {
   sourceFiles: string[];
 }
 
-/** The package root (holds package.json and stages/), whether run from src or dist. */
-export function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('pipe: cannot find its package.json');
-    dir = up;
-  }
-  return dir;
-}
+export { packageRoot };
 
 /**
  * The folder of stage modules to import: the compiled copy when running from
@@ -35,17 +27,18 @@ export function packageRoot(): string {
  * (see `sourceFiles`), so both give the same stage keys.
  */
 function stagesRuntimeDir(root: string): { dir: string; ext: string } {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return { dir: path.join(root, 'dist', 'stages'), ext: '.js' };
+  // Each built-in stage's index is an entry point of the build (scripts/build.mjs).
+  if (runningBuilt()) return { dir: path.join(root, 'dist', 'stages'), ext: '.js' };
   return { dir: path.join(root, 'stages'), ext: '.ts' };
 }
 
-const IMPORT_RE = /(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|new URL\(\s*['"](\.{1,2}\/[^'"]+)['"]/g;
+const IMPORT_RE = /(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|new URL\(\s*['"](\.{1,2}\/[^'"]+)['"]|entryModule\(\s*['"]([^'"]+)['"]/g;
 
 /**
  * The stage's own source files: its index and everything it reaches through
- * relative imports (static, dynamic, or `new URL('./worker.ts', ...)`), so a
- * change to shared code reruns exactly the stages that use it.
+ * relative imports (static, dynamic, or `new URL('./worker.ts', ...)`) and the
+ * worker modules it starts (`entryModule('stages/x/worker')`, from the package
+ * root), so a change to shared code reruns exactly the stages that use it.
  */
 async function listSources(entry: string, boundary: string): Promise<string[]> {
   const seen = new Set<string>();
@@ -57,8 +50,8 @@ async function listSources(entry: string, boundary: string): Promise<string[]> {
     const text = await readFile(file, 'utf8');
     for (const m of text.matchAll(IMPORT_RE)) {
       const spec = m[1] ?? m[2] ?? m[3];
-      if (!spec) continue;
-      const target = path.resolve(path.dirname(file), spec);
+      const target = spec ? path.resolve(path.dirname(file), spec) : m[4] ? path.join(packageRoot(), `${m[4]}.ts`) : undefined;
+      if (!target) continue;
       // The engine (src/) is not part of a stage's code: a better error
       // message in pipe must not rerun every stage of every pipeline.
       if (!target.startsWith(boundary + path.sep)) continue;
@@ -83,7 +76,7 @@ async function loadFrom(srcDir: string, runDir: string, exts: string[], map: Map
     if (!entry.isDirectory() || entry.name === 'lib' || (only && !only.has(entry.name))) continue;
     const modulePath = exts.map((ext) => path.join(runDir, entry.name, `index${ext}`)).find((p) => existsSync(p));
     if (!modulePath) continue;
-    if (modulePath.endsWith('.ts') && fileURLToPath(import.meta.url).endsWith('.js')) await registerTsx();
+    if (modulePath.endsWith('.ts') && runningBuilt()) await registerTsx();
     const mod = (await import(pathToFileURL(modulePath).href)) as { default?: Stage };
     if (!mod.default) throw new Error(`${modulePath} must export a default stage`);
     const sourceEntry = ['.ts', '.js', '.mjs'].map((ext) => path.join(srcDir, entry.name, `index${ext}`)).find((p) => existsSync(p))!;

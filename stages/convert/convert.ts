@@ -67,7 +67,7 @@ export async function convertItem(ctx: ItemContext<ConvertParams>): Promise<Mask
   }
   const { labels, counts, unknown } = colorsToLabels(mask, p.palette, p.ignoreLabel, p.tolerance);
   const classes = p.coco ? p.palette.map((e, i) => (isBackground(e.name) ? -1 : i)).filter((i) => i >= 0) : [];
-  const instances = p.coco ? findInstances(cv, labels, classes, p.polygonEpsilon) : [];
+  const instances = p.coco ? findInstances(cv, labels, classes, p.polygonEpsilon, p.cocoSegmentation) : [];
   const { dir, stem } = splitRel(ctx.rel);
   await writeImage(path.join(ctx.outDir, dir, `${stem}.png`), labels, { format: 'png' });
   if (unknown > 0) ctx.log(`${maskName}: ${unknown} pixels of colours not in the palette -> ${p.ignoreLabel}`);

@@ -18,6 +18,13 @@ export const convertParams = z
     coco: z.boolean().default(true),
     /** Douglas-Peucker tolerance in pixels for COCO polygons (0 = keep every contour corner). */
     polygonEpsilon: z.number().min(0).max(20).default(1),
+    /**
+     * Shape of COCO instances: `auto` = outer polygon, or RLE (uncompressed, column-major)
+     * for an instance with holes (a ring, a hand wheel); `polygon` = always the outer polygon
+     * (holes count as object; for tools that read polygons only); `rle` = always RLE.
+     * Detectron2 reads RLE with `INPUT.MASK_FORMAT: bitmask`.
+     */
+    cocoSegmentation: z.enum(['auto', 'polygon', 'rle']).default('auto'),
   })
   .strict()
   .refine((p) => p.ignoreLabel >= p.palette.length, {

@@ -35,8 +35,8 @@ export default defineStage<DeglareParams>({
     const { dir, stem } = splitRel(ctx.rel);
     const ext = p.format === 'png' ? 'png' : 'jpg';
     await Promise.all([
-      writeImage(path.join(ctx.outDir, 'images', dir, `${stem}.${ext}`), r.image, { format: p.format, quality: p.quality }),
-      writeImage(path.join(ctx.outDir, 'glare', dir, `${stem}.png`), r.mask, { format: 'png' }),
+      writeImage(path.join(ctx.outDir, 'images', dir, `${stem}.${ext}`), r.image, { format: p.format, quality: p.quality, compressionLevel: p.pngCompression }),
+      writeImage(path.join(ctx.outDir, 'glare', dir, `${stem}.png`), r.mask, { format: 'png', compressionLevel: p.pngCompression }),
     ]);
     const summary: GlareSummary = { fraction: r.fraction, rawFraction: r.rawFraction, threshold: r.threshold, width: img.width, height: img.height };
     return { summary: summary as unknown as Json };

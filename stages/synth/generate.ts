@@ -5,6 +5,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { entryModule } from '../../src/exec/node-entry.ts';
 import type { StageContext } from '../../src/stage-api.ts';
 import { encodeJpeg, encodePng } from './encode.ts';
 import { assignSplits, imageName, listLine, SPLITS } from './layout.ts';
@@ -15,10 +17,9 @@ import type { Frame } from './render.ts';
 import type { Condition, SynthParams } from './params.ts';
 import type { SynthWorkerData } from './worker.ts';
 
-/** The worker module next to this file, with the same extension (.ts from sources, .js from dist). */
+/** The worker module: an entry point of the build, so found from the package root (this code may sit in dist/chunks/). */
 function workerEntry(): URL {
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`./worker${ext}`, import.meta.url);
+  return pathToFileURL(entryModule('stages/synth/worker'));
 }
 
 /** Renders the data set described by ctx.params into ctx.path(params.out). */

@@ -7,9 +7,7 @@
  * from compiled JavaScript alike.
  */
 import { Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { tsxApiUrl } from '../../src/exec/node-entry.ts';
 
 // Runs as CommonJS in the worker: registers tsx when asked, then loads the real entry.
 const BOOT = `
@@ -19,17 +17,6 @@ const { workerData } = require('node:worker_threads');
   await import(workerData.entry);
 })().catch((e) => { setImmediate(() => { throw e; }); });
 `;
-
-/** URL of tsx's ESM API, resolved from this package rather than the working directory. */
-function tsxApiUrl(): string {
-  try {
-    // Node resolves through tsx's package exports; some test runners lack import.meta.resolve.
-    return import.meta.resolve('tsx/esm/api');
-  } catch {
-    const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
-    return pathToFileURL(path.join(path.dirname(pkg), 'dist', 'esm', 'api', 'index.mjs')).href;
-  }
-}
 
 export interface PoolOptions<J, R> {
   /** Worker module (.ts or .js). */

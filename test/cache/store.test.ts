@@ -230,7 +230,8 @@ describe('CacheStore crash safety', () => {
     for (let i = 0; i < 48; i++) files[`big/f${i}.bin`] = randomBytes(1024 * 1024);
     await write(ws, files);
     const h = await hash('big');
-    const script = path.join(ws, '..', 'store-child.ts');
+    // .mts: outside the repo there is no package.json saying ESM, and the script uses top-level await.
+    const script = path.join(ws, '..', 'store-child.mts');
     await writeFile(
       script,
       `import { CacheStore } from ${JSON.stringify(path.resolve('src/cache/store.ts'))};
@@ -260,6 +261,7 @@ describe('CacheStore crash safety', () => {
       const [fan, rest] = rel.split(path.sep) as [string, string];
       expect(await hashFile(path.join(objects, rel))).toBe(fan + rest);
     }
+    expect(out).toContain('start'); // the child really got to storing before it was killed
     expect(out).not.toContain('done');
 
     // A later run does not count the half-stored folder as present, and cleans the temps.

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -25,6 +25,32 @@ async function makeItems(names: string[], params: unknown = {}): Promise<ItemIni
 }
 
 describe('createItemPool', () => {
+  it('warm() starts a worker that loads the stage before the first item arrives', async () => {
+    const mark = path.join(tmp.dir, 'loaded');
+    process.env.ITEMS_FIXTURE_LOADED_MARK = mark;
+    const pool = createItemPool({ modulePath, size: 2, onLog: () => {} });
+    try {
+      pool.warm();
+      pool.warm(); // a second call starts nothing more
+      let marks: string[] = [];
+      for (let i = 0; i < 600 && marks.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        marks = (await readdir(tmp.dir)).filter((f) => f.startsWith('loaded.'));
+      }
+      expect(marks).toHaveLength(1);
+      const [item] = await makeItems(['a.jpg']);
+      const r = await pool.run(item!);
+      expect(r.ok).toBe(true);
+      // The item ran in the warmed worker, which had loaded the module once.
+      const s = r.ok ? (r.value.summary as { thread: number; loads: number }) : undefined;
+      expect(marks[0]).toBe(`loaded.${s?.thread}`);
+      expect(s?.loads).toBe(1);
+    } finally {
+      delete process.env.ITEMS_FIXTURE_LOADED_MARK;
+      await pool.close();
+    }
+  });
+
   it('processes items in worker threads, at most `size` workers, module loaded once per worker', async () => {
     const logs: [string, string][] = [];
     const pool = createItemPool({ modulePath, size: 2, onLog: (rel, line) => logs.push([rel, line]) });

@@ -29,6 +29,21 @@ describe('thumbnail', () => {
     const bad = await thumbnail(path.join(dir, 'bad.png'));
     expect('error' in bad && bad.error).toContain('bad.png');
   });
+
+  it('shows a photo upright by its EXIF orientation, as the stages read it', async () => {
+    // Stored 40x20, left half white; orientation 6 means "rotate 90 degrees clockwise to view".
+    const stored = Buffer.alloc(40 * 20 * 3);
+    for (let y = 0; y < 20; y++) for (let x = 0; x < 20; x++) stored.fill(255, (y * 40 + x) * 3, (y * 40 + x) * 3 + 3);
+    const photo = path.join(dir, 'rotated.jpg');
+    await sharp(stored, { raw: { width: 40, height: 20, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toFile(photo);
+    const t = await thumbnail(photo);
+    const buf = Buffer.from((t as { uri: string }).uri.replace(/^data:image\/jpeg;base64,/, ''), 'base64');
+    const { data, info } = await sharp(buf).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([20, 40]);
+    // After the clockwise turn the stored left half is the top half.
+    expect(data[(5 * 20 + 10) * info.channels]).toBeGreaterThan(200);
+    expect(data[(35 * 20 + 10) * info.channels]).toBeLessThan(50);
+  });
 });
 
 describe('labelPictures', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatTable, textWidth } from '../../src/report/format-table.ts';
+import { formatDuration, formatTable, loadTextWidthFor, textWidth } from '../../src/report/format-table.ts';
 import { palette } from '../../src/report/color.ts';
 
 describe('formatDuration', () => {
@@ -40,7 +40,17 @@ describe('formatTable', () => {
     ]);
   });
 
-  it('measures wide characters and ignores colour codes when aligning', () => {
+  it('counts plain ASCII and accented text without the Unicode tables, ignoring colour codes', () => {
+    const c = palette(true);
+    expect(textWidth('train@dark')).toBe(10);
+    expect(textWidth(c.red('ab') + 'c')).toBe(3);
+    expect(textWidth('café')).toBe(4);
+    expect(textWidth('e\u0301')).toBe(2); // before loading: one column per code point
+  });
+
+  it('measures wide characters and ignores colour codes when aligning', async () => {
+    await loadTextWidthFor('日本');
+    expect(textWidth('e\u0301')).toBe(1); // a combining accent takes no column
     const c = palette(true);
     const t = formatTable(['name', 'v'], [
       ['日本', '1'],

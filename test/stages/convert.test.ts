@@ -78,6 +78,8 @@ describe('findInstances', () => {
       [2, [2, 6, 16, 2], 32],
     ]);
     for (const i of inst) {
+      // solid instances (no holes) stay polygons
+      if (!Array.isArray(i.segmentation)) throw new Error(`expected a polygon for ${JSON.stringify(i.bbox)}`);
       expect(i.segmentation.length).toBe(1);
       const poly = i.segmentation[0]!;
       expect(poly.length).toBeGreaterThanOrEqual(6);

@@ -104,6 +104,19 @@ describe('deglare()', () => {
     got.forEach((v, c) => expect(Math.abs(v - px(bg, 12, 15)[c]!)).toBeLessThanOrEqual(3));
   });
 
+  it('"telea" (ours) and "telea-opencv" (opencv.js) give nearly the same image', () => {
+    const bg = background(48, 40);
+    const img = { ...bg, data: bg.data.slice() };
+    for (let x = 0; x < 48; x++) setPx(img, x, 18 + (x >> 3), [120, 255, 140]);
+    const ours = deglare(cv, img, small({ radius: 5 }));
+    const theirs = deglare(cv, img, small({ radius: 5, inpaint: 'telea-opencv' }));
+    expect(ours.mask.data).toEqual(theirs.mask.data);
+    let max = 0;
+    for (let i = 0; i < ours.image.data.length; i++) max = Math.max(max, Math.abs(ours.image.data[i]! - theirs.image.data[i]!));
+    expect(max).toBeLessThanOrEqual(3);
+    expect(px(ours.image, 20, 20)[1]!).toBeLessThan(120); // the green line is gone
+  });
+
   it('halo removal takes away glow around the line that inpainting leaves', () => {
     const w = 80;
     const bg = solid(w, 80, [20, 40, 40]);
@@ -166,6 +179,32 @@ describe('deglare stage', () => {
     const metrics = JSON.parse(await readFile(path.join(root, 'work/dg/glare.json'), 'utf8'));
     expect(metrics.images).toBe(2);
     expect(metrics.meanGlareFraction).toBeCloseTo((summary.fraction + 0.5) / 2, 6);
+  });
+
+  it('writes its PNGs at the zlib level of pngCompression (default 1, as imwrite), same pixels', async () => {
+    expect(deglareParams.parse({}).pngCompression).toBe(1);
+    expect(deglareParams.safeParse({ pngCompression: 10 }).success).toBe(false);
+    const root = path.join(dir, 'repo3');
+    const img = background(64, 48);
+    for (let x = 0; x < 64; x++) setPx(img, x, 20, [255, 255, 255]);
+    await writeImage(path.join(root, 'in/a.png'), img, { format: 'png' });
+    const sizes: Record<number, { image: number; mask: number }> = {};
+    const pixels: Uint8Array[] = [];
+    for (const level of [0, 9]) {
+      const params = deglareParams.parse({ images: 'in', out: 'o', kernel: [3, 3], iterations: 1, radius: 3, pngCompression: level });
+      const outDir = path.join(dir, `item-level${level}`);
+      await s.processItem(itemCtx(root, params, 'in', 'a.png', outDir));
+      const image = await readFile(path.join(outDir, 'images/a.png'));
+      const mask = await readFile(path.join(outDir, 'glare/a.png'));
+      sizes[level] = { image: image.length, mask: mask.length };
+      pixels.push((await readRgb(path.join(outDir, 'images/a.png'))).data);
+    }
+    // level 0 stores the pixels uncompressed (at least one byte per value); level 9 squeezes the flat mask
+    expect(sizes[0]!.image).toBeGreaterThan(64 * 48 * 3);
+    expect(sizes[0]!.mask).toBeGreaterThan(64 * 48);
+    expect(sizes[9]!.mask).toBeLessThan(sizes[0]!.mask / 4);
+    expect(sizes[9]!.image).toBeLessThan(sizes[0]!.image);
+    expect(pixels[0]).toEqual(pixels[1]);
   });
 
   it('fails a truncated JPEG with a message naming the file', async () => {

@@ -2,6 +2,7 @@
  * `pipe checkout [stage...]`: puts the outputs that pipeline.lock records back
  * from the cache, e.g. after `git checkout` of another experiment's commit.
  */
+import { saveHashCaches } from '../../run/session.ts';
 import path from 'node:path';
 import type { CliIO } from '../io.ts';
 import { EXIT } from '../io.ts';
@@ -27,7 +28,7 @@ export async function checkoutCommand(io: CliIO, targets: string[], f: { file?: 
     }
     for (const [rel, out] of Object.entries(entry.outs)) {
       const abs = path.join(s.root, rel);
-      const cur = await hashPath(abs, { statCache: s.statCache });
+      const cur = await hashPath(abs, { statCache: s.statCache, records: s.records });
       if (cur?.hash === out.hash) {
         same++;
         continue;
@@ -41,7 +42,7 @@ export async function checkoutCommand(io: CliIO, targets: string[], f: { file?: 
       io.stdout.write(`restored ${rel} (${name})\n`);
     }
   }
-  await s.statCache.save();
+  await saveHashCaches(s);
   io.stdout.write(`${restored} output(s) restored, ${same} already as recorded\n`);
   printFailures(io, failures);
   return failures.length ? EXIT.failed : EXIT.ok;

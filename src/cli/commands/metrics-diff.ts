@@ -3,7 +3,7 @@ import type { CliIO } from '../io.ts';
 import { EXIT } from '../io.ts';
 import { collectMetrics } from '../../metrics/collect.ts';
 import { diffMetrics, formatDelta, formatValue, metricsFromLock, type ValueDiff } from '../../metrics/diff.ts';
-import { formatTable } from '../../report/format-table.ts';
+import { formatTable, loadTextWidthFor } from '../../report/format-table.ts';
 import { lockAtRevisionOrReport } from '../session.ts';
 
 /** The diff as an aligned table: one line per changed metric, notes for unreadable files. */
@@ -24,6 +24,9 @@ export async function metricsDiffCommand(io: CliIO, args: string[], f: { file?: 
   const diffs = diffMetrics(before, after);
   if (f.json) io.stdout.write(JSON.stringify({ rev, diffs }) + '\n');
   else if (diffs.length === 0) io.stdout.write(`no metrics changed since ${rev}\n`);
-  else io.stdout.write(metricsDiffTable(rev, diffs) + '\n');
+  else {
+    await loadTextWidthFor(JSON.stringify(diffs));
+    io.stdout.write(metricsDiffTable(rev, diffs) + '\n');
+  }
   return EXIT.ok;
 }

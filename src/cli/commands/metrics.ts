@@ -2,7 +2,7 @@
 import type { CliIO } from '../io.ts';
 import { EXIT } from '../io.ts';
 import { collectMetrics, type MetricsRow } from '../../metrics/collect.ts';
-import { formatTable } from '../../report/format-table.ts';
+import { formatTable, loadTextWidthFor } from '../../report/format-table.ts';
 import { studyTable, isBest, percent, type StudyTable } from '../../metrics/study-table.ts';
 import { sessionOrReport } from '../session.ts';
 
@@ -46,6 +46,7 @@ export async function metricsCommand(io: CliIO, f: { file?: string; json: boolea
   if (f.json) io.stdout.write(JSON.stringify(rows) + '\n');
   else if (rows.length === 0) io.stdout.write('no metrics yet: run `pipe run` first\n');
   else {
+    await loadTextWidthFor(JSON.stringify(rows));
     // The study's layout first (train set, preprocessing, test set, preprocessing, mIoU, IoU per class).
     const study = studyTable(rows);
     if (study.rows.length) io.stdout.write(studyTableText(study) + '\n\n');

@@ -2,7 +2,7 @@
 import type { CliIO } from '../io.ts';
 import { EXIT } from '../io.ts';
 import { diffParams, formatDelta, formatValue, type ValueDiff } from '../../metrics/diff.ts';
-import { formatTable } from '../../report/format-table.ts';
+import { formatTable, loadTextWidthFor } from '../../report/format-table.ts';
 import { lockAtRevisionOrReport } from '../session.ts';
 
 /** The diff as an aligned table: one line per changed param. */
@@ -21,6 +21,9 @@ export async function paramsDiffCommand(io: CliIO, args: string[], f: { file?: s
   const diffs = diffParams(at.lock, s.graph);
   if (f.json) io.stdout.write(JSON.stringify({ rev, diffs }) + '\n');
   else if (diffs.length === 0) io.stdout.write(`no params changed since ${rev}\n`);
-  else io.stdout.write(paramsDiffTable(rev, diffs) + '\n');
+  else {
+    await loadTextWidthFor(JSON.stringify(diffs));
+    io.stdout.write(paramsDiffTable(rev, diffs) + '\n');
+  }
   return EXIT.ok;
 }

@@ -36,7 +36,9 @@ export async function runCommand(io: CliIO, targets: string[], f: RunFlags): Pro
     printFailures(io, [{ kind: 'usage', message: `--jobs must be a whole number of at least 1, not '${f.jobs}'` }]);
     return EXIT.usage;
   }
-  const gpus = await detectGpus(f.gpus);
+  // nvidia-smi costs a process start; a pipeline with no GPU stage never asks it.
+  const needsGpu = names.some((n) => (s.graph.stages.get(n)?.resources.gpu ?? 0) > 0);
+  const gpus = needsGpu || f.gpus !== undefined ? await detectGpus(f.gpus) : [];
   const reporter = createReporter({ json: f.json, stdout: io.stdout, stderr: io.stderr, readSource, cwd: io.cwd, env: io.env });
 
   // First Ctrl-C: stop starting stages, kill running ones, put outputs back,

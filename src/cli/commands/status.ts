@@ -1,9 +1,11 @@
 /** `pipe status [stage...] [--json]`: every stage as up to date / stale / never run, and why. */
+import { saveHashCaches } from '../../run/session.ts';
 import type { CliIO } from '../io.ts';
 import { EXIT, useColor } from '../io.ts';
 import { printFailures } from '../errors.ts';
 import { planStages } from '../../plan/plan.ts';
 import { formatStatus } from '../../report/format-status.ts';
+import { loadTextWidthFor } from '../../report/format-table.ts';
 import { sessionOrReport, stagesOrReport } from '../session.ts';
 
 export async function statusCommand(io: CliIO, targets: string[], f: { file?: string; json: boolean }): Promise<number> {
@@ -12,10 +14,11 @@ export async function statusCommand(io: CliIO, targets: string[], f: { file?: st
   const names = stagesOrReport(io, s, targets);
   if (!names) return EXIT.usage;
   const plan = await planStages(s, names, { forced: new Set() });
-  await s.statCache.save();
+  await saveHashCaches(s);
   if (f.json) {
     io.stdout.write(JSON.stringify({ stages: plan.planned, failures: plan.failures }) + '\n');
   } else {
+    await loadTextWidthFor(JSON.stringify(plan.planned));
     io.stdout.write(formatStatus(plan.planned, { color: useColor(io) }) + '\n');
     printFailures(io, plan.failures);
   }

@@ -4,6 +4,12 @@
  * interleaved RGB whatever the source (grey, palette, 16-bit, alpha), and is
  * written to a temp name beside the target and renamed, so a crash never
  * leaves a half-written image under the final name.
+ *
+ * Every reader honours the EXIF Orientation tag: camera and phone photos store
+ * their pixels rotated and say so in EXIF, while their masks (PNGs) are drawn
+ * on the image as a viewer shows it. Reading the stored pixels as they are
+ * would pair a photo with a mask turned by 90 degrees, so stages always see
+ * the displayed image (and its displayed size).
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -32,7 +38,10 @@ export function imageError(file: string, what: string, hint?: string): FailureEr
 
 const CORRUPT_HINT = 'The file is corrupt or truncated; re-export it or remove it from the input folder.';
 
-/** Reads any supported image (PNG, JPEG, TIFF, WebP, BMP, palette PNG, grey, 16-bit) as 8-bit RGB. */
+/**
+ * Reads any supported image (PNG, JPEG, TIFF, WebP, BMP, palette PNG, grey,
+ * 16-bit) as 8-bit RGB, turned upright by its EXIF orientation (as displayed).
+ */
 export async function readRgb(abs: string, name: string = abs): Promise<RgbImage> {
   let buf: Buffer;
   try {
@@ -51,6 +60,7 @@ export async function readRgb(abs: string, name: string = abs): Promise<RgbImage
   const sharp = await loadSharp();
   try {
     const { data, info } = await sharp(buf)
+      .autoOrient()
       .removeAlpha()
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
@@ -62,7 +72,7 @@ export async function readRgb(abs: string, name: string = abs): Promise<RgbImage
   }
 }
 
-/** Width and height of an image file, reading only its header. */
+/** Width and height of an image file as displayed (EXIF orientation applied), reading only its header. */
 export async function readSize(abs: string, name: string = abs): Promise<{ width: number; height: number }> {
   let buf: Buffer;
   try {
@@ -75,10 +85,18 @@ export async function readSize(abs: string, name: string = abs): Promise<{ width
     const sharp = await loadSharp();
     const m = await sharp(buf).metadata();
     if (!m.width || !m.height) throw new Error('no size in header');
-    return { width: m.width, height: m.height };
+    return orientedSize(m.width, m.height, m.orientation);
   } catch (e) {
     throw imageError(name, `cannot read image header (${firstLine(e)})`, CORRUPT_HINT);
   }
+}
+
+/**
+ * The displayed size of a stored `width` x `height` image: EXIF orientations
+ * 5-8 turn it by 90 degrees (transpose, rotate 90, transverse, rotate 270).
+ */
+export function orientedSize(width: number, height: number, orientation: number | undefined): { width: number; height: number } {
+  return orientation !== undefined && orientation >= 5 && orientation <= 8 ? { width: height, height: width } : { width, height };
 }
 
 function firstLine(e: unknown): string {
@@ -102,6 +120,11 @@ export interface WriteOptions {
   format: ImageFormat;
   /** JPEG quality 1-100 (default 95). */
   quality?: number;
+  /**
+   * PNG zlib level 0-9 (default 6). Lower is faster and bigger; OpenCV's
+   * imwrite uses 1, which the `deglare` stage follows for speed.
+   */
+  compressionLevel?: number;
 }
 
 /** Encodes RGB (3 channels) or grey (1 channel) pixels with sharp and writes them atomically. */
@@ -114,7 +137,7 @@ export async function writeImage(abs: string, img: RgbImage | GrayImage, opts: W
   if (channels === 1) s = s.toColourspace('b-w');
   const bytes =
     opts.format === 'png'
-      ? await s.png({ compressionLevel: 6, adaptiveFiltering: false }).toBuffer()
+      ? await s.png({ compressionLevel: opts.compressionLevel ?? 6, adaptiveFiltering: false }).toBuffer()
       : await s.jpeg({ quality: opts.quality ?? 95, chromaSubsampling: '4:4:4' }).toBuffer();
   await writeAtomic(abs, bytes);
 }
