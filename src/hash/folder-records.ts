@@ -15,7 +15,7 @@
  * files whose mtime is safely older than the moment their folder walk began.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { hashBytes, isDigest, type Digest } from './digest.ts';
 import type { StatKey } from './stat-cache.ts';
@@ -148,6 +148,37 @@ export class FolderRecords {
     if (i === undefined) return undefined;
     if (r.sizes[i] !== st.size || r.mtimes[i] !== st.mtimeMs || r.inos[i] !== st.ino || !this.trusted(r, st.mtimeMs)) return undefined;
     return recordFileHash(r, i);
+  }
+
+  /**
+   * Removes the records of folders for which `keep` is false (say, folders
+   * that no longer exist: `pipe gc`), and damaged record files. Returns how
+   * many were (or with dryRun, would be) removed.
+   */
+  async prune(keep: (abs: string) => boolean, o: { dryRun: boolean }): Promise<number> {
+    if (!this.dir) return 0;
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return 0;
+    }
+    let n = 0;
+    for (const name of names) {
+      if (!name.endsWith('.json')) continue;
+      const file = path.join(this.dir, name);
+      let folder: string | undefined;
+      try {
+        const v: unknown = JSON.parse(await readFile(file, 'utf8'));
+        if (isRecord(v) && file === this.fileOf(v.path)) folder = v.path;
+      } catch {
+        // damaged: removed below
+      }
+      if (folder !== undefined && keep(folder)) continue;
+      n++;
+      if (!o.dryRun) await unlink(file).catch(() => {});
+    }
+    return n;
   }
 
   /** Writes the records that changed: each to a temp file in the same folder, then renamed. */

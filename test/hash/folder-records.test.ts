@@ -145,6 +145,26 @@ describe('folder records', () => {
     expect(hashStats.filesRead).toBe(8);
   });
 
+  it('prune() removes the records of folders that are gone, and damaged ones; dryRun only counts', async () => {
+    const recDir = path.join(root, 'rec-prune');
+    const kept = await makeFolder('prune-kept', 3);
+    const gone = await makeFolder('prune-gone', 3);
+    const records = new FolderRecords(recDir, oldEnough);
+    await hashPath(kept, { statCache: noStat(), records });
+    await hashPath(gone, { statCache: noStat(), records });
+    await records.save();
+    await writeFile(path.join(recDir, 'damaged.json'), '{"v":1');
+    await rm(gone, { recursive: true });
+    const exists = (abs: string) => abs === kept;
+    expect(await new FolderRecords(recDir).prune(exists, { dryRun: true })).toBe(2);
+    expect(await readdir(recDir)).toHaveLength(3);
+    expect(await new FolderRecords(recDir).prune(exists, { dryRun: false })).toBe(2);
+    expect(await readdir(recDir)).toHaveLength(1);
+    resetHashStats();
+    await hashPath(kept, { statCache: noStat(), records: new FolderRecords(recDir, oldEnough) });
+    expect(hashStats.filesRead).toBe(0); // the kept record still serves
+  });
+
   it('a record stays valid for the folder a rename moved its files to (inodes, sizes, mtimes kept)', async () => {
     const dir = await makeFolder('moved-src', 6);
     const scratch = new FolderRecords(null, oldEnough);

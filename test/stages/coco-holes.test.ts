@@ -7,24 +7,16 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Json, PerItemStage } from '../../src/stage-api.ts';
 import stage from '../../stages/convert/index.ts';
 import { findInstances, type CocoRle, type Instance } from '../../stages/convert/instances.ts';
 import { convertParams, type ConvertParams } from '../../stages/convert/params.ts';
 import { writeImage } from '../../stages/lib/image/io.ts';
-import { loadOpenCv, type CV } from '../../stages/lib/image/opencv.ts';
 import type { GrayImage } from '../../stages/lib/image/types.ts';
-import { itemCtx, setPx, solid, stageCtx, tempDir } from '../fixtures/images/helpers.ts';
+import { itemCtx, openCvAndTempDir, setPx, solid, stageCtx } from '../fixtures/images/helpers.ts';
 
-let cv: CV;
-let dir = '';
-let done = async () => {};
-beforeAll(async () => {
-  cv = await loadOpenCv();
-  ({ dir, done } = await tempDir());
-});
-afterAll(() => done());
+const env = openCvAndTempDir();
 
 /** Decodes COCO uncompressed RLE to a row-major 0/1 mask; checks the counts cover the image exactly. */
 function decodeRle(rle: CocoRle): Uint8Array {
@@ -80,7 +72,7 @@ function scene(): { labels: GrayImage; ring: Uint8Array } {
 describe('findInstances with holes', () => {
   it('exports a ring as RLE whose decoded mask is exactly its pixels, area the pixel count, bbox unchanged', () => {
     const { labels, ring } = scene();
-    const inst = findInstances(cv, labels, [1, 2], 0);
+    const inst = findInstances(env.cv, labels, [1, 2], 0);
     const rings = inst.filter((i) => isRle(i.segmentation));
     expect(rings.map((i) => [i.category, i.bbox, i.area])).toEqual([
       [1, [2, 1, 8, 8], 8 * 8 - 4 * 4],
@@ -98,7 +90,7 @@ describe('findInstances with holes', () => {
 
   it('keeps solid instances as polygons, islands inside a hole included', () => {
     const { labels } = scene();
-    const inst = findInstances(cv, labels, [1], 0);
+    const inst = findInstances(env.cv, labels, [1], 0);
     const island = inst.find((i) => i.area === 3)!;
     expect(island.bbox).toEqual([5, 4, 2, 2]);
     expect(isRle(island.segmentation)).toBe(false);
@@ -110,12 +102,12 @@ describe('findInstances with holes', () => {
 
   it('follows the mode: polygon gives the outer polygon only, rle gives RLE for every instance', () => {
     const { labels } = scene();
-    const poly = findInstances(cv, labels, [1, 2], 0, 'polygon');
+    const poly = findInstances(env.cv, labels, [1, 2], 0, 'polygon');
     expect(poly.every((i) => Array.isArray(i.segmentation))).toBe(true);
     const ring = poly.find((i) => i.category === 1 && i.area === 48)!;
     const xs = (ring.segmentation as number[][])[0]!.filter((_, k) => k % 2 === 0);
     expect([Math.min(...xs), Math.max(...xs)]).toEqual([2, 9]);
-    const rle = findInstances(cv, labels, [1, 2], 0, 'rle');
+    const rle = findInstances(env.cv, labels, [1, 2], 0, 'rle');
     expect(rle.length).toBe(poly.length);
     expect(rle.every((i) => isRle(i.segmentation))).toBe(true);
     const dot = rle.find((i) => i.category === 2 && i.area === 1)!;
@@ -139,7 +131,7 @@ describe('findInstances with holes', () => {
           rect(set, x0, y0, Math.min(w - 1, x0 + Math.floor(rand() * 6)), Math.min(h - 1, y0 + Math.floor(rand() * 6)), rand() < 0.25 ? 0 : k);
         }
       });
-      const inst = findInstances(cv, labels, [1, 2], 0, 'rle');
+      const inst = findInstances(env.cv, labels, [1, 2], 0, 'rle');
       const cover = new Uint8Array(w * h);
       for (const i of inst) {
         const m = decodeRle(i.segmentation as CocoRle);
@@ -164,7 +156,7 @@ describe('findInstances with holes', () => {
 
 describe('convert stage COCO output with holes', () => {
   it('writes a hand wheel (ring) as RLE and a solid pipe as polygon in coco.json', async () => {
-    const root = path.join(dir, 'repo');
+    const root = path.join(env.dir, 'repo');
     await mkdir(root, { recursive: true });
     const m = solid(20, 12, [0, 0, 0]);
     for (let y = 1; y <= 9; y++) for (let x = 1; x <= 9; x++) if (Math.abs(x - 5) > 1 || Math.abs(y - 5) > 1) setPx(m, x, y, [128, 0, 0]);
@@ -173,7 +165,7 @@ describe('convert stage COCO output with holes', () => {
     const s = stage as PerItemStage<ConvertParams>;
     for (const mode of ['auto', 'polygon'] as const) {
       const params = convertParams.parse({ masks: 'masks', out: `labels-${mode}`, polygonEpsilon: 0, cocoSegmentation: mode });
-      const res = await s.processItem(itemCtx(root, params, 'masks', 'w.png', path.join(dir, `items-${mode}`)));
+      const res = await s.processItem(itemCtx(root, params, 'masks', 'w.png', path.join(env.dir, `items-${mode}`)));
       await s.reduce!(stageCtx(root, params), [{ rel: 'w.png', summary: res.summary as Json }]);
       const coco = JSON.parse(await readFile(path.join(root, `labels-${mode}/coco.json`), 'utf8'));
       const [wheel, pipe] = coco.annotations;

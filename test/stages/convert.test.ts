@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FailureError } from '../../src/failure.ts';
 import type { Json, PerItemStage } from '../../src/stage-api.ts';
 import stage from '../../stages/convert/index.ts';
@@ -9,19 +9,11 @@ import { findInstances } from '../../stages/convert/instances.ts';
 import { convertParams, type ConvertParams } from '../../stages/convert/params.ts';
 import { encodeBmp24 } from '../../stages/lib/image/bmp.ts';
 import { writeImage } from '../../stages/lib/image/io.ts';
-import { loadOpenCv, type CV } from '../../stages/lib/image/opencv.ts';
 import { colorsToLabels, STUDY_PALETTE } from '../../stages/lib/image/palette.ts';
 import type { RgbImage } from '../../stages/lib/image/types.ts';
-import { itemCtx, setPx, solid, stageCtx, tempDir } from '../fixtures/images/helpers.ts';
+import { itemCtx, openCvAndTempDir, setPx, solid, stageCtx } from '../fixtures/images/helpers.ts';
 
-let cv: CV;
-let dir = '';
-let done = async () => {};
-beforeAll(async () => {
-  cv = await loadOpenCv();
-  ({ dir, done } = await tempDir());
-});
-afterAll(() => done());
+const env = openCvAndTempDir();
 
 const VALVE: [number, number, number] = [128, 0, 0];
 const PIPE: [number, number, number] = [0, 128, 0];
@@ -71,7 +63,7 @@ describe('colorsToLabels', () => {
 describe('findInstances', () => {
   it('gives one instance per connected component with bbox, area and a polygon', () => {
     const { labels } = colorsToLabels(mask(), STUDY_PALETTE, 255, 0);
-    const inst = findInstances(cv, labels, [1, 2], 0);
+    const inst = findInstances(env.cv, labels, [1, 2], 0);
     expect(inst.map((i) => [i.category, i.bbox, i.area])).toEqual([
       [1, [1, 1, 3, 3], 9],
       [1, [6, 1, 2, 2], 4],
@@ -94,7 +86,7 @@ describe('findInstances', () => {
   it('uses the bounding box as polygon for a single pixel', () => {
     const labels = { data: new Uint8Array(25), width: 5, height: 5 };
     labels.data[12] = 1;
-    const [one] = findInstances(cv, labels, [1], 0);
+    const [one] = findInstances(env.cv, labels, [1], 0);
     expect(one).toEqual({ category: 1, bbox: [2, 2, 1, 1], area: 1, segmentation: [[2, 2, 2, 2, 2, 2, 2, 2]] });
   });
 });
@@ -110,7 +102,7 @@ describe('convert stage', () => {
   });
 
   it('converts BMP, palette PNG and JPEG masks paired with images by stem; reduce writes classes.json and coco.json', async () => {
-    const root = path.join(dir, 'repo');
+    const root = path.join(env.dir, 'repo');
     const m = mask();
     const img = solid(20, 10, [30, 60, 90]);
     // a BMP mask whose image is an upper-case JPG; a palette PNG in a sub-folder; a JPEG mask
@@ -126,7 +118,7 @@ describe('convert stage', () => {
     const items: { rel: string; summary: Json | undefined }[] = [];
     const logs: string[] = [];
     for (const rel of rels) {
-      const outDir = path.join(dir, 'items', rel);
+      const outDir = path.join(env.dir, 'items', rel);
       const res = await s.processItem(itemCtx(root, params, 'masks', rel, outDir, logs));
       items.push({ rel, summary: res.summary });
       const out = path.join(outDir, rel.replace(/\.[a-z]+$/, '.png'));
@@ -171,11 +163,11 @@ describe('convert stage', () => {
   });
 
   it('fails when a mask and its image differ in size, naming both files', async () => {
-    const root = path.join(dir, 'repo2');
+    const root = path.join(env.dir, 'repo2');
     await writeImage(path.join(root, 'images/x.png'), solid(21, 10, [0, 0, 0]), { format: 'png' });
     await writeImage(path.join(root, 'masks/x.png'), mask(), { format: 'png' });
     const params = convertParams.parse({ masks: 'masks', out: 'labels', images: 'images' });
-    const e = await s.processItem(itemCtx(root, params, 'masks', 'x.png', path.join(dir, 'i2'))).catch((x: unknown) => x);
+    const e = await s.processItem(itemCtx(root, params, 'masks', 'x.png', path.join(env.dir, 'i2'))).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(FailureError);
     const msg = (e as FailureError).failure.message;
     expect(msg).toMatch(/masks\/x\.png/);
@@ -183,15 +175,15 @@ describe('convert stage', () => {
     expect(msg).toMatch(/20x10.*21x10/);
     // no image at all for a mask is an error too
     await writeImage(path.join(root, 'masks/y.png'), mask(), { format: 'png' });
-    await expect(s.processItem(itemCtx(root, params, 'masks', 'y.png', path.join(dir, 'i3')))).rejects.toThrow(/masks\/y\.png|y\.png: no image named y\.\*/);
+    await expect(s.processItem(itemCtx(root, params, 'masks', 'y.png', path.join(env.dir, 'i3')))).rejects.toThrow(/masks\/y\.png|y\.png: no image named y\.\*/);
   });
 
   it('fails a truncated PNG mask with a message naming it', async () => {
-    const root = path.join(dir, 'repo3');
+    const root = path.join(env.dir, 'repo3');
     const bytes = await sharp(mask().data, { raw: { width: 20, height: 10, channels: 3 } }).png().toBuffer();
     await import('node:fs/promises').then((fs) => fs.mkdir(path.join(root, 'masks'), { recursive: true }));
     await writeFile(path.join(root, 'masks/t.png'), bytes.subarray(0, bytes.length - 20));
     const params = convertParams.parse({ masks: 'masks', out: 'labels' });
-    await expect(s.processItem(itemCtx(root, params, 'masks', 't.png', path.join(dir, 'i4')))).rejects.toThrow(/^masks\/t\.png: cannot decode image/);
+    await expect(s.processItem(itemCtx(root, params, 'masks', 't.png', path.join(env.dir, 'i4')))).rejects.toThrow(/^masks\/t\.png: cannot decode image/);
   });
 });

@@ -1,25 +1,17 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FailureError } from '../../src/failure.ts';
 import type { PerItemStage } from '../../src/stage-api.ts';
 import { deglare } from '../../stages/deglare/deglare.ts';
 import stage from '../../stages/deglare/index.ts';
 import { deglareParams, type DeglareParams } from '../../stages/deglare/params.ts';
 import { readRgb, writeImage } from '../../stages/lib/image/io.ts';
-import { loadOpenCv, type CV } from '../../stages/lib/image/opencv.ts';
 import type { RgbImage } from '../../stages/lib/image/types.ts';
-import { itemCtx, px, setPx, solid, stageCtx, tempDir } from '../fixtures/images/helpers.ts';
+import { itemCtx, openCvAndTempDir, px, setPx, solid, stageCtx } from '../fixtures/images/helpers.ts';
 
-let cv: CV;
-let dir = '';
-let done = async () => {};
-beforeAll(async () => {
-  cv = await loadOpenCv();
-  ({ dir, done } = await tempDir());
-});
-afterAll(() => done());
+const env = openCvAndTempDir();
 
 /** Smooth dark background: R = 20 + x, G = 40 + y / 2, B = 30. */
 function background(w: number, h: number): RgbImage {
@@ -38,7 +30,7 @@ describe('deglare()', () => {
       setPx(img, x, 20, [255, 255, 255]);
       setPx(img, x, 21, [200, 255, 200]);
     }
-    const r = deglare(cv, img, small());
+    const r = deglare(env.cv, img, small());
     // the mask covers the line (dilated by the 3x3 ellipse: rows 19-22)
     expect(px(r.mask, 10, 20, 1)).toEqual([255]);
     expect(px(r.mask, 10, 22, 1)).toEqual([255]);
@@ -62,7 +54,7 @@ describe('deglare()', () => {
     expect([p.threshold, p.kernel, p.iterations, p.inpaint, p.radius, p.blur, p.method]).toEqual([100, [15, 20], 3, 'telea', 15, 5, 'threshold']);
     const img = background(30, 30);
     setPx(img, 15, 15, [120, 120, 120]); // grey 120 > 100
-    const r = deglare(cv, img, p);
+    const r = deglare(env.cv, img, p);
     expect(r.threshold).toBe(100);
     expect(r.rawFraction).toBeCloseTo(1 / 900, 9);
     // the 15x20 ellipse dilated 3 times covers far more than the pixel
@@ -74,8 +66,8 @@ describe('deglare()', () => {
     const img = background(40, 40);
     for (let y = 5; y < 12; y++) for (let x = 5; x < 12; x++) setPx(img, x, y, [250, 250, 250]);
     for (let x = 0; x < 40; x++) setPx(img, x, 30, [60, 250, 90]);
-    const byGrey = deglare(cv, img, small());
-    const byColour = deglare(cv, img, small({ method: 'color' }));
+    const byGrey = deglare(env.cv, img, small());
+    const byColour = deglare(env.cv, img, small({ method: 'color' }));
     expect(px(byGrey.mask, 8, 8, 1)).toEqual([255]); // the grey threshold takes the white object too
     expect(px(byColour.mask, 8, 8, 1)).toEqual([0]);
     expect(px(byColour.image, 8, 8)).toEqual([250, 250, 250]);
@@ -87,11 +79,11 @@ describe('deglare()', () => {
   it('"percentile" takes the threshold from the image', () => {
     const img = background(20, 20); // grey levels ~ 34..56
     for (let x = 0; x < 4; x++) setPx(img, x, 0, [90, 90, 90]); // 1% of pixels at 90
-    const r = deglare(cv, img, small({ method: 'percentile', percentile: 99 }));
+    const r = deglare(env.cv, img, small({ method: 'percentile', percentile: 99 }));
     expect(r.threshold).toBeLessThan(90);
     expect(r.threshold).toBeGreaterThan(40);
     expect(r.rawFraction).toBeCloseTo(4 / 400, 9); // only the bright pixels (> the 99th percentile)
-    const fixed = deglare(cv, img, small());
+    const fixed = deglare(env.cv, img, small());
     expect(fixed.rawFraction).toBe(0); // nothing above 100
   });
 
@@ -99,7 +91,7 @@ describe('deglare()', () => {
     const bg = background(30, 30);
     const img = { ...bg, data: bg.data.slice() };
     for (let x = 0; x < 30; x++) setPx(img, x, 15, [255, 255, 255]);
-    const r = deglare(cv, img, small({ inpaint: 'ns' }));
+    const r = deglare(env.cv, img, small({ inpaint: 'ns' }));
     const got = px(r.image, 12, 15);
     got.forEach((v, c) => expect(Math.abs(v - px(bg, 12, 15)[c]!)).toBeLessThanOrEqual(3));
   });
@@ -108,8 +100,8 @@ describe('deglare()', () => {
     const bg = background(48, 40);
     const img = { ...bg, data: bg.data.slice() };
     for (let x = 0; x < 48; x++) setPx(img, x, 18 + (x >> 3), [120, 255, 140]);
-    const ours = deglare(cv, img, small({ radius: 5 }));
-    const theirs = deglare(cv, img, small({ radius: 5, inpaint: 'telea-opencv' }));
+    const ours = deglare(env.cv, img, small({ radius: 5 }));
+    const theirs = deglare(env.cv, img, small({ radius: 5, inpaint: 'telea-opencv' }));
     expect(ours.mask.data).toEqual(theirs.mask.data);
     let max = 0;
     for (let i = 0; i < ours.image.data.length; i++) max = Math.max(max, Math.abs(ours.image.data[i]! - theirs.image.data[i]!));
@@ -133,8 +125,8 @@ describe('deglare()', () => {
       for (let y = 30; y <= 50; y++) for (let x = 10; x < 70; x++) s += px(im, x, y)[1]! - 40;
       return s / (21 * 60);
     };
-    const plain = deglare(cv, img, small({ threshold: 150 }));
-    const dehalo = deglare(cv, img, small({ threshold: 150, halo: { enabled: true, width: 15, sigma: 3, strength: 1 } }));
+    const plain = deglare(env.cv, img, small({ threshold: 150 }));
+    const dehalo = deglare(env.cv, img, small({ threshold: 150, halo: { enabled: true, width: 15, sigma: 3, strength: 1 } }));
     expect(excess(plain.image)).toBeGreaterThan(8);
     expect(excess(dehalo.image)).toBeLessThan(excess(plain.image) / 2);
     // far from the line nothing changes
@@ -157,12 +149,12 @@ describe('deglare stage', () => {
   });
 
   it('processItem writes the image and the glare mask; reduce writes glare.json', async () => {
-    const root = path.join(dir, 'repo');
+    const root = path.join(env.dir, 'repo');
     const img = background(32, 24);
     for (let x = 0; x < 32; x++) setPx(img, x, 12, [255, 255, 255]);
     await writeImage(path.join(root, 'data/img/sub/A.PNG'), img, { format: 'png' });
     const params = deglareParams.parse({ images: 'data/img', out: 'work/dg', kernel: [3, 3], iterations: 1, radius: 3, format: 'jpg' });
-    const outDir = path.join(dir, 'item');
+    const outDir = path.join(env.dir, 'item');
     const res = await s.processItem(itemCtx(root, params, 'data/img', 'sub/A.PNG', outDir));
     const out = await readRgb(path.join(outDir, 'images/sub/A.jpg'));
     expect([out.width, out.height]).toEqual([32, 24]);
@@ -184,7 +176,7 @@ describe('deglare stage', () => {
   it('writes its PNGs at the zlib level of pngCompression (default 1, as imwrite), same pixels', async () => {
     expect(deglareParams.parse({}).pngCompression).toBe(1);
     expect(deglareParams.safeParse({ pngCompression: 10 }).success).toBe(false);
-    const root = path.join(dir, 'repo3');
+    const root = path.join(env.dir, 'repo3');
     const img = background(64, 48);
     for (let x = 0; x < 64; x++) setPx(img, x, 20, [255, 255, 255]);
     await writeImage(path.join(root, 'in/a.png'), img, { format: 'png' });
@@ -192,7 +184,7 @@ describe('deglare stage', () => {
     const pixels: Uint8Array[] = [];
     for (const level of [0, 9]) {
       const params = deglareParams.parse({ images: 'in', out: 'o', kernel: [3, 3], iterations: 1, radius: 3, pngCompression: level });
-      const outDir = path.join(dir, `item-level${level}`);
+      const outDir = path.join(env.dir, `item-level${level}`);
       await s.processItem(itemCtx(root, params, 'in', 'a.png', outDir));
       const image = await readFile(path.join(outDir, 'images/a.png'));
       const mask = await readFile(path.join(outDir, 'glare/a.png'));
@@ -208,12 +200,12 @@ describe('deglare stage', () => {
   });
 
   it('fails a truncated JPEG with a message naming the file', async () => {
-    const root = path.join(dir, 'repo2');
+    const root = path.join(env.dir, 'repo2');
     const bytes = await sharp(background(64, 64).data, { raw: { width: 64, height: 64, channels: 3 } }).jpeg().toBuffer();
     await mkdir(path.join(root, 'imgs'), { recursive: true });
     await writeFile(path.join(root, 'imgs/bad.jpg'), bytes.subarray(0, bytes.length >> 1));
     const params = deglareParams.parse({ images: 'imgs', out: 'o' });
-    const e = await s.processItem(itemCtx(root, params, 'imgs', 'bad.jpg', path.join(dir, 'item2'))).catch((x: unknown) => x);
+    const e = await s.processItem(itemCtx(root, params, 'imgs', 'bad.jpg', path.join(env.dir, 'item2'))).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(FailureError);
     expect((e as FailureError).failure.message).toMatch(/^imgs\/bad\.jpg: cannot decode image/);
   });

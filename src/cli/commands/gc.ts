@@ -4,6 +4,7 @@
  * refers to. Recent runs are kept so that setting a param back to last week's
  * value still restores instead of recomputing.
  */
+import { existsSync } from 'node:fs';
 import type { CliIO } from '../io.ts';
 import { EXIT } from '../io.ts';
 import { printFailures } from '../errors.ts';
@@ -40,14 +41,17 @@ export async function gcCommand(io: CliIO, f: { file?: string; dryRun: boolean; 
     return EXIT.failed;
   }
   let r;
+  let folders;
   try {
     r = await s.store.gc({ records, runKeys, itemKeys }, { dryRun: f.dryRun });
+    // Records of folders that are gone (renamed, deleted) only take space.
+    folders = await s.records.prune((abs) => existsSync(abs), { dryRun: f.dryRun });
   } finally {
     await lock.value.release();
   }
   const verb = f.dryRun ? 'would remove' : 'removed';
   io.stdout.write(
-    `${verb} ${r.objects} object(s) (${bytes(r.bytes)}), ${r.manifests} manifest(s), ${r.runs} run record(s), ${r.items} item record(s)\n`,
+    `${verb} ${r.objects} object(s) (${bytes(r.bytes)}), ${r.manifests} manifest(s), ${r.runs} run record(s), ${r.items} item record(s), ${folders} folder record(s)\n`,
   );
   return EXIT.ok;
 }
