@@ -183,7 +183,8 @@ export async function hashPath(abs: string, opts: HashPathOptions): Promise<Path
   const slicer = new Slicer();
   const records = opts.records;
   const old = records?.get(abs);
-  // Fast path: the same files, in the same order, each with its recorded stat.
+  // Fast path: the same files, in the same order, each with its recorded stat. On the first
+  // difference the walk below starts over: a changed folder is about to read files anyway.
   if (old && records && (await matchesRecord(abs, st, slicer, old, records))) return dirFromRecord(old);
 
   const found: { abs: string; rel: string; st: Stats | undefined }[] = [];
