@@ -19,7 +19,9 @@ async function entry(): Promise<void> {
   try {
     code = await main(process.argv.slice(2), io);
   } catch (e) {
-    printFailures(io, [{ ...toFailure(e), hint: 'this is a bug in pipe; please report it with the output above' }]);
+    const f = toFailure(e);
+    // A system error (a full disk, a permission) that escaped this far still has its own hint; anything else is a bug.
+    printFailures(io, [f.kind === 'internal' ? { ...f, hint: 'this is a bug in pipe; please report it with the output above' } : f]);
     code = EXIT.failed;
   }
   process.exitCode = code;

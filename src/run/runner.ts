@@ -113,7 +113,8 @@ export async function runPipeline(s: Session, o: RunOptions): Promise<RunResult>
       });
     } finally {
       await commitLock(s, entries);
-      await saveHashCaches(s);
+      const unsaved = await saveHashCaches(s);
+      if (unsaved) emit({ type: 'warning', time: Date.now(), message: `${unsaved.message}${unsaved.hint ? ` (${unsaved.hint})` : ''}` });
       await ws.dispose();
     }
   } finally {

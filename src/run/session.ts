@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { Failure } from '../failure.ts';
+import { toFailure, type Failure } from '../failure.ts';
 import type { Result } from '../util/result.ts';
 import { err, ok } from '../util/result.ts';
 import { loadBuiltins, type BuiltinStage } from '../stages/registry.ts';
@@ -101,8 +101,24 @@ export async function openSession(o: SessionOptions): Promise<Result<Session, Fa
   return ok({ root, pipelineFile, lockFile, pipeDir, graph: graph.value, builtins, lock: lock.value, statCache, records, store, hashes });
 }
 
-/** Saves what this command learnt about file hashes (the stat cache and the folder records). */
-export async function saveHashCaches(s: Pick<Session, 'statCache' | 'records'>): Promise<void> {
-  await s.statCache.save();
-  await s.records.save();
+/**
+ * Saves what this command learnt about file hashes (the stat cache and the
+ * folder records). These only save time: failing to write them (a full disk)
+ * must not fail the command or hide its result, so the failure is returned
+ * for the caller to show as a warning, never thrown.
+ */
+export async function saveHashCaches(s: Pick<Session, 'statCache' | 'records'>): Promise<Failure | undefined> {
+  try {
+    await s.statCache.save();
+    await s.records.save();
+    return undefined;
+  } catch (e) {
+    const f = toFailure(e);
+    return {
+      ...f,
+      kind: 'io',
+      message: `could not save pipe's hash caches in .pipe/ (${f.message}); the next command hashes those files again`,
+      hint: f.kind === 'io' ? f.hint : 'check that .pipe/ is a writable folder',
+    };
+  }
 }

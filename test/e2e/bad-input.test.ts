@@ -2,6 +2,7 @@
  * Bad input of every kind: a clear message naming the file and position, no
  * stack trace, and nothing changed.
  */
+import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestRepo } from '../helpers/repo.ts';
 
@@ -53,6 +54,24 @@ describe('bad pipeline.yaml', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr + r.stdout).toMatch(/in\.txt/);
     expect(r.stderr + r.stdout).toMatch(/\ba\b/);
+  });
+
+  it('hash caches that cannot be saved are a warning: status still answers, run still records its lock', async () => {
+    repo = await TestRepo.create({ 'pipeline.yaml': 'stages:\n  a:\n    cmd: cp -r in out\n    deps: [in]\n    outs: [out]\n', 'in/x.txt': 'x' });
+    expect((await repo.pipe(['run'])).code).toBe(0);
+    // A file where the folder records go: every save there fails (root ignores permissions, this does not).
+    await rm(repo.path('.pipe/folders'), { recursive: true, force: true });
+    await repo.write('.pipe/folders', 'not a folder');
+    await repo.write('in/y.txt', 'y');
+    const st = await repo.pipe(['status']);
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stdout).toMatch(/a\s+stale/);
+    expect(st.stderr).toMatch(/warning: could not save pipe's hash caches/);
+    const run = await repo.pipe(['run']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout + run.stderr).toMatch(/could not save pipe's hash caches/);
+    expect(await repo.read('pipeline.lock')).toMatch(/out/);
+    expect(await repo.read('out/y.txt')).toBe('y');
   });
 
   it('a corrupt pipeline.lock is reported with a hint and left as it is', async () => {

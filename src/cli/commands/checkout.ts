@@ -6,7 +6,7 @@ import { saveHashCaches } from '../../run/session.ts';
 import path from 'node:path';
 import type { CliIO } from '../io.ts';
 import { EXIT } from '../io.ts';
-import { printFailures } from '../errors.ts';
+import { printFailures, printWarnings } from '../errors.ts';
 import { hashPath } from '../../hash/tree.ts';
 import { restoreOutput } from '../../run/restore.ts';
 import type { Failure } from '../../failure.ts';
@@ -42,7 +42,7 @@ export async function checkoutCommand(io: CliIO, targets: string[], f: { file?: 
       io.stdout.write(`restored ${rel} (${name})\n`);
     }
   }
-  await saveHashCaches(s);
+  printWarnings(io, await saveHashCaches(s));
   io.stdout.write(`${restored} output(s) restored, ${same} already as recorded\n`);
   printFailures(io, failures);
   return failures.length ? EXIT.failed : EXIT.ok;

@@ -3,7 +3,7 @@ import { saveHashCaches } from '../../run/session.ts';
 import path from 'node:path';
 import type { CliIO } from '../io.ts';
 import { EXIT } from '../io.ts';
-import { printFailures } from '../errors.ts';
+import { printFailures, printWarnings } from '../errors.ts';
 import { toFailure } from '../../failure.ts';
 import { writeReport } from '../../report-html/write.ts';
 import { sessionOrReport } from '../session.ts';
@@ -22,7 +22,7 @@ export async function reportCommand(io: CliIO, args: string[], f: { file?: strin
     printFailures(io, [{ ...toFailure(e), hint: 'this is a bug in pipe report; please report it with the message above' }]);
     return EXIT.failed;
   }
-  await saveHashCaches(s);
+  printWarnings(io, await saveHashCaches(s));
   const rel = path.relative(io.cwd, written.file) || written.file;
   const notUp = written.data.stages.filter((s) => s.state !== 'up to date').length;
   io.stdout.write(`wrote ${rel} (${Math.round(written.bytes / 1024)} KiB)\n`);

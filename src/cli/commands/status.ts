@@ -2,7 +2,7 @@
 import { saveHashCaches } from '../../run/session.ts';
 import type { CliIO } from '../io.ts';
 import { EXIT, useColor } from '../io.ts';
-import { printFailures } from '../errors.ts';
+import { printFailures, printWarnings } from '../errors.ts';
 import { planStages } from '../../plan/plan.ts';
 import { formatStatus } from '../../report/format-status.ts';
 import { loadTextWidthFor } from '../../report/format-table.ts';
@@ -14,7 +14,7 @@ export async function statusCommand(io: CliIO, targets: string[], f: { file?: st
   const names = stagesOrReport(io, s, targets);
   if (!names) return EXIT.usage;
   const plan = await planStages(s, names, { forced: new Set() });
-  await saveHashCaches(s);
+  printWarnings(io, await saveHashCaches(s));
   if (f.json) {
     io.stdout.write(JSON.stringify({ stages: plan.planned, failures: plan.failures }) + '\n');
   } else {
