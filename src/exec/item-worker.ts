@@ -13,7 +13,6 @@ import type { ItemInit, PoolRequest, WorkerReply } from './item-protocol.ts';
 import { normaliseRel } from './stage-init.ts';
 
 const { modulePath } = workerData as { modulePath: string };
-let loaded: Promise<PerItemStage> | undefined;
 
 async function load(): Promise<PerItemStage> {
   const mod = (await import(pathToFileURL(modulePath).href)) as { default?: Stage };
@@ -38,7 +37,6 @@ async function processOne(id: number, item: ItemInit): Promise<void> {
     log: (line) => post({ type: 'log', id, line }),
   };
   try {
-    loaded ??= load();
     const stage = await loaded;
     const value = await stage.processItem(ctx);
     try {
@@ -57,11 +55,11 @@ async function processOne(id: number, item: ItemInit): Promise<void> {
   }
 }
 
+// A worker exists only to run this stage's items: load the stage while the
+// first item is still on its way (a failure is reported on each item).
+const loaded = load();
+loaded.catch(() => {});
+
 parentPort!.on('message', (m: PoolRequest) => {
   void processOne(m.id, m.item);
 });
-
-// A worker exists only to run this stage's items: load the stage while the
-// first item is still on its way (a failure is reported on that item).
-loaded = load();
-loaded.catch(() => {});
