@@ -348,10 +348,14 @@ export class CacheStore {
 
   /** The record of one processed item, or null if absent or damaged. */
   async getItem(key: Digest): Promise<ItemRecord | null> {
-    return parseItemRecord(await this.readText(this.itemPath(key)));
+    return this.getItemSync(key);
   }
 
-  /** getItem, synchronously: a per-item stage looks up every item of its input, most of them cached. */
+  /**
+   * getItem, synchronously: callers look up thousands of these small files
+   * (a per-item stage, gc), where a thread-pool round trip per file costs
+   * more than the read.
+   */
   getItemSync(key: Digest): ItemRecord | null {
     let text: string;
     try {

@@ -1,5 +1,6 @@
 /** What CLI commands write to and read from; one object so tests can pass fakes. */
 import { readFileSync } from 'node:fs';
+import { loadTextWidthFor } from '../report/format-table.ts';
 
 export interface CliIO {
   cwd: string;
@@ -15,6 +16,16 @@ export function readSource(file: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Writes the aligned text `format` makes from `data` (a table), after loading
+ * the full Unicode width rules if `data` holds non-ASCII text (see
+ * loadTextWidthFor: plain ASCII does not pay for them).
+ */
+export async function writeAligned(io: CliIO, data: unknown, format: () => string): Promise<void> {
+  await loadTextWidthFor(JSON.stringify(data));
+  io.stdout.write(format() + '\n');
 }
 
 export function useColor(io: CliIO): boolean {

@@ -66,6 +66,17 @@ export async function rememberHashes(s: Session, abs: string, h: PathHash): Prom
   });
 }
 
+/** A stage that finished without one of its outputs. */
+function missingOut(stage: StageInstance, rel: string, who: 'the stage' | 'the command'): Failure {
+  return {
+    kind: 'missing-out',
+    stage: stage.name,
+    message: `stage ${stage.name} finished without writing its output ${rel}`,
+    hint: `${who} must create every path listed in outs/metrics`,
+    span: stage.span,
+  };
+}
+
 /**
  * Hashes and stores the outputs a built-in stage wrote to temp paths, then
  * swaps them into place. Returns the final out hashes.
@@ -85,15 +96,7 @@ export async function commitTempOuts(
   const tracked = trackedOuts(stage);
   for (const r of redirects) {
     const h = await hashPath(r.abs, { statCache: scratchCache, records: scratchRecords });
-    if (!h) {
-      return err({
-        kind: 'missing-out',
-        stage: stage.name,
-        message: `stage ${stage.name} finished without writing its output ${r.rel}`,
-        hint: 'the stage must create every path listed in outs/metrics',
-        span: stage.span,
-      });
-    }
+    if (!h) return err(missingOut(stage, r.rel, 'the stage'));
     hashes[r.rel] = h;
   }
   for (const t of tracked) {
@@ -115,15 +118,7 @@ export async function commitInPlaceOuts(s: Session, stage: StageInstance): Promi
   for (const t of trackedOuts(stage)) {
     const abs = path.join(s.root, t.path);
     const h = await hashPath(abs, { statCache: s.statCache, records: s.records });
-    if (!h) {
-      return err({
-        kind: 'missing-out',
-        stage: stage.name,
-        message: `stage ${stage.name} finished without writing its output ${t.path}`,
-        hint: 'the command must create every path listed in outs/metrics',
-        span: stage.span,
-      });
-    }
+    if (!h) return err(missingOut(stage, t.path, 'the command'));
     if (t.cache) await s.store.storePath(abs, h);
     hashes[t.path] = h;
   }

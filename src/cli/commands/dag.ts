@@ -1,8 +1,7 @@
 /** `pipe dag [--mermaid|--dot]`: the stage graph as text, Mermaid or Graphviz. */
 import type { CliIO } from '../io.ts';
-import { EXIT } from '../io.ts';
+import { EXIT, writeAligned } from '../io.ts';
 import { formatDag } from '../../report/format-dag.ts';
-import { loadTextWidthFor } from '../../report/format-table.ts';
 import { sessionOrReport } from '../session.ts';
 
 export async function dagCommand(io: CliIO, f: { file?: string; format: 'text' | 'mermaid' | 'dot' }): Promise<number> {
@@ -11,7 +10,6 @@ export async function dagCommand(io: CliIO, f: { file?: string; format: 'text' |
   const g = s.graph;
   const edges: [string, string][] = [];
   for (const name of g.order) for (const up of g.upstream.get(name) ?? []) edges.push([up, name]);
-  await loadTextWidthFor(...g.order);
-  io.stdout.write(formatDag({ nodes: g.order.map((name) => ({ name })), edges }, f.format) + '\n');
+  await writeAligned(io, g.order, () => formatDag({ nodes: g.order.map((name) => ({ name })), edges }, f.format));
   return EXIT.ok;
 }

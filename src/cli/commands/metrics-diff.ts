@@ -1,9 +1,9 @@
 /** `pipe metrics diff [REV] [--json]`: metrics of the working tree against those recorded at REV (default HEAD). */
 import type { CliIO } from '../io.ts';
-import { EXIT } from '../io.ts';
+import { EXIT, writeAligned } from '../io.ts';
 import { collectMetrics } from '../../metrics/collect.ts';
 import { diffMetrics, formatDelta, formatValue, metricsFromLock, type ValueDiff } from '../../metrics/diff.ts';
-import { formatTable, loadTextWidthFor } from '../../report/format-table.ts';
+import { formatTable } from '../../report/format-table.ts';
 import { lockAtRevisionOrReport } from '../session.ts';
 
 /** The diff as an aligned table: one line per changed metric, notes for unreadable files. */
@@ -24,9 +24,6 @@ export async function metricsDiffCommand(io: CliIO, args: string[], f: { file?: 
   const diffs = diffMetrics(before, after);
   if (f.json) io.stdout.write(JSON.stringify({ rev, diffs }) + '\n');
   else if (diffs.length === 0) io.stdout.write(`no metrics changed since ${rev}\n`);
-  else {
-    await loadTextWidthFor(JSON.stringify(diffs));
-    io.stdout.write(metricsDiffTable(rev, diffs) + '\n');
-  }
+  else await writeAligned(io, diffs, () => metricsDiffTable(rev, diffs));
   return EXIT.ok;
 }

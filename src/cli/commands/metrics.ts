@@ -1,8 +1,8 @@
 /** `pipe metrics [--json]`: all metrics files as a table, one row per stage instance. */
 import type { CliIO } from '../io.ts';
-import { EXIT } from '../io.ts';
+import { EXIT, writeAligned } from '../io.ts';
 import { collectMetrics, type MetricsRow } from '../../metrics/collect.ts';
-import { formatTable, loadTextWidthFor } from '../../report/format-table.ts';
+import { formatTable } from '../../report/format-table.ts';
 import { studyTable, isBest, percent, type StudyTable } from '../../metrics/study-table.ts';
 import { sessionOrReport } from '../session.ts';
 
@@ -46,11 +46,12 @@ export async function metricsCommand(io: CliIO, f: { file?: string; json: boolea
   if (f.json) io.stdout.write(JSON.stringify(rows) + '\n');
   else if (rows.length === 0) io.stdout.write('no metrics yet: run `pipe run` first\n');
   else {
-    await loadTextWidthFor(JSON.stringify(rows));
     // The study's layout first (train set, preprocessing, test set, preprocessing, mIoU, IoU per class).
-    const study = studyTable(rows);
-    if (study.rows.length) io.stdout.write(studyTableText(study) + '\n\n');
-    io.stdout.write(metricsTable(rows.filter((r) => !study.rows.some((sr) => sr.stage === r.stage))) + '\n');
+    await writeAligned(io, rows, () => {
+      const study = studyTable(rows);
+      const rest = metricsTable(rows.filter((r) => !study.rows.some((sr) => sr.stage === r.stage)));
+      return study.rows.length ? `${studyTableText(study)}\n\n${rest}` : rest;
+    });
   }
   for (const r of rows) if (r.error) io.stderr.write(`warning: ${r.error}\n`);
   return EXIT.ok;

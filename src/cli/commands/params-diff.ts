@@ -1,8 +1,8 @@
 /** `pipe params diff [REV] [--json]`: params in pipeline.yaml against those recorded in pipeline.lock at REV (default HEAD). */
 import type { CliIO } from '../io.ts';
-import { EXIT } from '../io.ts';
+import { EXIT, writeAligned } from '../io.ts';
 import { diffParams, formatDelta, formatValue, type ValueDiff } from '../../metrics/diff.ts';
-import { formatTable, loadTextWidthFor } from '../../report/format-table.ts';
+import { formatTable } from '../../report/format-table.ts';
 import { lockAtRevisionOrReport } from '../session.ts';
 
 /** The diff as an aligned table: one line per changed param. */
@@ -21,9 +21,6 @@ export async function paramsDiffCommand(io: CliIO, args: string[], f: { file?: s
   const diffs = diffParams(at.lock, s.graph);
   if (f.json) io.stdout.write(JSON.stringify({ rev, diffs }) + '\n');
   else if (diffs.length === 0) io.stdout.write(`no params changed since ${rev}\n`);
-  else {
-    await loadTextWidthFor(JSON.stringify(diffs));
-    io.stdout.write(paramsDiffTable(rev, diffs) + '\n');
-  }
+  else await writeAligned(io, diffs, () => paramsDiffTable(rev, diffs));
   return EXIT.ok;
 }

@@ -1,11 +1,10 @@
 /** `pipe status [stage...] [--json]`: every stage as up to date / stale / never run, and why. */
 import { saveHashCaches } from '../../run/session.ts';
 import type { CliIO } from '../io.ts';
-import { EXIT, useColor } from '../io.ts';
+import { EXIT, useColor, writeAligned } from '../io.ts';
 import { printFailures, printWarnings } from '../errors.ts';
 import { planStages } from '../../plan/plan.ts';
 import { formatStatus } from '../../report/format-status.ts';
-import { loadTextWidthFor } from '../../report/format-table.ts';
 import { sessionOrReport, stagesOrReport } from '../session.ts';
 
 export async function statusCommand(io: CliIO, targets: string[], f: { file?: string; json: boolean }): Promise<number> {
@@ -18,8 +17,7 @@ export async function statusCommand(io: CliIO, targets: string[], f: { file?: st
   if (f.json) {
     io.stdout.write(JSON.stringify({ stages: plan.planned, failures: plan.failures }) + '\n');
   } else {
-    await loadTextWidthFor(JSON.stringify(plan.planned));
-    io.stdout.write(formatStatus(plan.planned, { color: useColor(io) }) + '\n');
+    await writeAligned(io, plan.planned, () => formatStatus(plan.planned, { color: useColor(io) }));
     printFailures(io, plan.failures);
   }
   return plan.failures.length ? EXIT.failed : EXIT.ok;
