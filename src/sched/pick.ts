@@ -12,6 +12,12 @@
  * blocked on CPU slots no lower-priority stage takes a slot, so the slots
  * drain and it starts. A stage blocked only on GPUs does not hold back
  * CPU-only stages, so the CPUs keep working while the GPU is busy.
+ *
+ * Without GPUs, a GPU stage runs on the CPU and weighs what it declares in
+ * `cpu`: the threads its CPU route uses. `train` and `evaluate` run the
+ * one-thread WebAssembly backend there and declare 1, so on a 2-core machine
+ * two of them run side by side instead of leaving a core idle. A stage whose
+ * CPU route uses every core (PyTorch with OMP threads, say) declares that many.
  */
 
 /** A ready stage. Higher `priority` goes first (the scheduler uses the longest downstream chain). */
@@ -28,12 +34,6 @@ export interface Availability {
   cpu: number;
   /** Free GPU ids, in the order they should be handed out. */
   gpus: string[];
-  /**
-   * Whether the single "GPU stage on the CPU" token is free. Only used when
-   * there are no GPUs: GPU stages then run on the CPU one at a time, because
-   * two of them (each sized for a GPU) would thrash memory and cores.
-   */
-  cpuGpuToken: boolean;
 }
 
 /** The stage to start and what it is granted. */
@@ -41,8 +41,6 @@ export interface Pick {
   name: string;
   /** Distinct GPU ids granted (empty when running on the CPU). */
   gpus: string[];
-  /** True when a GPU stage runs on the CPU and holds the cpu-gpu token. */
-  usesCpuGpuToken: boolean;
   /** CPU slots granted (the clamped weight). */
   cpu: number;
 }
@@ -70,7 +68,7 @@ export function gpuWeight(gpu: number, totalGpus: number): number {
  * Picks the next stage to start from `queue` (ready stages, any order) or
  * null when none may start now.
  *
- * @param totalGpus GPUs on the machine; 0 means GPU stages run on the CPU, one at a time.
+ * @param totalGpus GPUs on the machine; 0 means GPU stages run on the CPU with their cpu weight.
  * @param totalCpu total CPU slots (the run's `jobs`); CPU weights are clamped to it.
  *   Omit it only when every weight is known to fit.
  */
@@ -81,19 +79,17 @@ export function pickNext(queue: Candidate[], avail: Availability, totalGpus: num
     .sort((a, b) => b.c.priority - a.c.priority || a.i - b.i)
     .map((x) => x.c);
 
-  let gpuWaiter = false; // a higher-priority stage waits for GPUs (or the cpu-gpu token)
+  let gpuWaiter = false; // a higher-priority stage waits for GPUs
   for (const c of ordered) {
     const cpu = cpuWeight(c.cpu, totalCpu);
-    const wantsGpu = c.gpu > 0;
-    const onCpuToken = wantsGpu && totalGpus === 0;
-    const nGpu = onCpuToken ? 0 : gpuWeight(c.gpu, totalGpus);
+    const nGpu = gpuWeight(c.gpu, totalGpus); // 0 on a machine without GPUs: the stage runs on the CPU
 
-    if (wantsGpu && gpuWaiter) continue;
+    if (nGpu > 0 && gpuWaiter) continue;
 
     const cpuFits = cpu <= avail.cpu;
-    const gpuFits = onCpuToken ? avail.cpuGpuToken : nGpu <= avail.gpus.length;
+    const gpuFits = nGpu <= avail.gpus.length;
     if (cpuFits && gpuFits) {
-      return { name: c.name, gpus: avail.gpus.slice(0, nGpu), usesCpuGpuToken: onCpuToken, cpu };
+      return { name: c.name, gpus: avail.gpus.slice(0, nGpu), cpu };
     }
     // Every stage needs CPU slots, so a stage waiting on them holds back all
     // lower-priority stages: nothing else starts until slots drain for it.

@@ -17,7 +17,7 @@ export interface ScheduleOptions {
   stages: SchedStage[];
   /** CPU slots (parallel jobs); values below 1 count as 1. */
   jobs: number;
-  /** GPU ids to hand out; empty means GPU stages run on the CPU one at a time. */
+  /** GPU ids to hand out; empty means GPU stages run on the CPU, weighing their cpu slots. */
   gpus: string[];
   /** Keep starting stages that do not depend on a failure. */
   keepGoing: boolean;
@@ -71,7 +71,6 @@ export async function schedule(o: ScheduleOptions): Promise<void> {
 
   let freeCpu = jobs;
   let freeGpus = [...o.gpus];
-  let cpuGpuToken = true;
   let running = 0;
   let firstFailure: string | undefined;
   let wake: (() => void) | undefined;
@@ -91,12 +90,11 @@ export async function schedule(o: ScheduleOptions): Promise<void> {
     }
   };
 
-  const start = (name: string, grant: { gpus: string[]; cpu: number }, usesToken: boolean) => {
+  const start = (name: string, grant: { gpus: string[]; cpu: number }) => {
     state.set(name, 'running');
     running++;
     freeCpu -= grant.cpu;
     freeGpus = freeGpus.filter((g) => !grant.gpus.includes(g));
-    if (usesToken) cpuGpuToken = false;
     // Promise.resolve().then: a run() that throws synchronously is a failure too.
     Promise.resolve()
       .then(() => o.run(name, { gpus: [...grant.gpus], cpu: grant.cpu }))
@@ -108,7 +106,6 @@ export async function schedule(o: ScheduleOptions): Promise<void> {
         running--;
         freeCpu += grant.cpu;
         freeGpus = [...freeGpus, ...grant.gpus].sort((a, b) => (gpuOrder.get(a) ?? 0) - (gpuOrder.get(b) ?? 0));
-        if (usesToken) cpuGpuToken = true;
         if (success) state.set(name, 'done');
         else {
           state.set(name, 'failed');
@@ -131,9 +128,9 @@ export async function schedule(o: ScheduleOptions): Promise<void> {
             ready.push({ name: s.name, cpu: s.cpu, gpu: s.gpu, priority: depth.get(s.name) ?? 0 });
           }
         }
-        const pick = pickNext(ready, { cpu: freeCpu, gpus: freeGpus, cpuGpuToken }, o.gpus.length, jobs);
+        const pick = pickNext(ready, { cpu: freeCpu, gpus: freeGpus }, o.gpus.length, jobs);
         if (!pick) break;
-        start(pick.name, { gpus: pick.gpus, cpu: pick.cpu }, pick.usesCpuGpuToken);
+        start(pick.name, { gpus: pick.gpus, cpu: pick.cpu });
       }
     }
     if (running === 0) break;

@@ -15,7 +15,9 @@ export default defineStage<TrainParams>({
     outs: [p.out],
     metrics: [`${p.out}/train.json`],
   }),
-  resources: () => ({ gpu: 1, cpu: 2 }),
+  // One thread: the wasm backend (and tfjs-node, given TF_NUM_INTRAOP_THREADS
+  // from the grant) runs on one, so without a GPU two trainings share a 2-core machine.
+  resources: () => ({ gpu: 1, cpu: 1 }),
   async run(ctx) {
     const { runTraining } = await import('./run.ts');
     await runTraining(ctx);

@@ -76,14 +76,14 @@ stages:
     expect(jsonEvents(r.stdout).some((e) => e.type === 'stage-progress' && e.stage === 'fit@x')).toBe(true);
   });
 
-  it('without GPUs runs GPU stages one at a time on the CPU with no device visible', async () => {
+  it('without GPUs runs two one-thread GPU stages side by side on the CPU, each in its own process, no device visible', async () => {
     repo = await TestRepo.create({
       'pipeline.yaml': `
 stages:
   fit:
     foreach: [x, y]
     uses: pidwriter
-    params: { out: gpu-\${item}.json, sleepMs: 300 }
+    params: { out: gpu-\${item}.json, sleepMs: 1500 }
 `,
     });
     const r = await repo.pipe(['run', '--gpus', 'none', '--jobs', '2', '--json'], { PIPE_STAGES_PATH: STAGES_PATH });
@@ -91,7 +91,27 @@ stages:
     expect(summaryOf(r.stdout).ran.sort()).toEqual(['fit@x', 'fit@y']);
     const x = JSON.parse(await repo.read('gpu-x.json'));
     const y = JSON.parse(await repo.read('gpu-y.json'));
-    expect(x.end <= y.start || y.end <= x.start).toBe(true);
+    expect(x.start < y.end && y.start < x.end).toBe(true);
+    expect(x.pid).not.toBe(y.pid);
+    expect([x.threads, y.threads]).toEqual([1, 1]);
     expect(x.cuda === null || x.cuda === '').toBe(true);
+  });
+
+  it('without GPUs, GPU stages that declare both cores take turns', async () => {
+    repo = await TestRepo.create({
+      'pipeline.yaml': `
+stages:
+  fit:
+    foreach: [x, y]
+    uses: pidwriter
+    params: { out: gpu-\${item}.json, sleepMs: 300, threads: 2 }
+`,
+    });
+    const r = await repo.pipe(['run', '--gpus', 'none', '--jobs', '2', '--json'], { PIPE_STAGES_PATH: STAGES_PATH });
+    expect(r.code, r.stderr).toBe(0);
+    const x = JSON.parse(await repo.read('gpu-x.json'));
+    const y = JSON.parse(await repo.read('gpu-y.json'));
+    expect(x.end <= y.start || y.end <= x.start).toBe(true);
+    expect([x.threads, y.threads]).toEqual([2, 2]);
   });
 });

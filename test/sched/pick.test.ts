@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pickNext, type Availability, type Candidate, type Pick } from '../../src/sched/pick.ts';
 
 const c = (name: string, cpu: number, gpu: number, priority: number): Candidate => ({ name, cpu, gpu, priority });
-const av = (cpu: number, gpus: string[] = [], cpuGpuToken = true): Availability => ({ cpu, gpus, cpuGpuToken });
+const av = (cpu: number, gpus: string[] = []): Availability => ({ cpu, gpus });
 
 interface Row {
   what: string;
@@ -15,21 +15,21 @@ interface Row {
 
 const rows: Row[] = [
   { what: 'empty queue', queue: [], avail: av(2), totalGpus: 0, want: null },
-  { what: 'single fitting task', queue: [c('a', 1, 0, 0)], avail: av(2), totalGpus: 0, want: { name: 'a', gpus: [], usesCpuGpuToken: false, cpu: 1 } },
+  { what: 'single fitting task', queue: [c('a', 1, 0, 0)], avail: av(2), totalGpus: 0, want: { name: 'a', gpus: [], cpu: 1 } },
   { what: 'no free slot', queue: [c('a', 1, 0, 0)], avail: av(0), totalGpus: 0, want: null },
   {
     what: 'higher priority first regardless of queue order',
     queue: [c('low', 1, 0, 1), c('high', 1, 0, 5)],
     avail: av(2),
     totalGpus: 0,
-    want: { name: 'high', gpus: [], usesCpuGpuToken: false, cpu: 1 },
+    want: { name: 'high', gpus: [], cpu: 1 },
   },
   {
     what: 'ties keep queue order',
     queue: [c('first', 1, 0, 3), c('second', 1, 0, 3)],
     avail: av(2),
     totalGpus: 0,
-    want: { name: 'first', gpus: [], usesCpuGpuToken: false, cpu: 1 },
+    want: { name: 'first', gpus: [], cpu: 1 },
   },
   {
     what: 'cpu weight 2 takes 2 slots',
@@ -37,7 +37,7 @@ const rows: Row[] = [
     avail: av(2),
     totalGpus: 0,
     totalCpu: 2,
-    want: { name: 'a', gpus: [], usesCpuGpuToken: false, cpu: 2 },
+    want: { name: 'a', gpus: [], cpu: 2 },
   },
   {
     what: 'cpu 8 is clamped to the 2 total slots',
@@ -45,10 +45,10 @@ const rows: Row[] = [
     avail: av(2),
     totalGpus: 0,
     totalCpu: 2,
-    want: { name: 'big', gpus: [], usesCpuGpuToken: false, cpu: 2 },
+    want: { name: 'big', gpus: [], cpu: 2 },
   },
   { what: 'clamped cpu 8 still waits for both slots', queue: [c('big', 8, 0, 0)], avail: av(1), totalGpus: 0, totalCpu: 2, want: null },
-  { what: 'cpu 0 still takes one slot', queue: [c('z', 0, 0, 0)], avail: av(1), totalGpus: 0, totalCpu: 2, want: { name: 'z', gpus: [], usesCpuGpuToken: false, cpu: 1 } },
+  { what: 'cpu 0 still takes one slot', queue: [c('z', 0, 0, 0)], avail: av(1), totalGpus: 0, totalCpu: 2, want: { name: 'z', gpus: [], cpu: 1 } },
   {
     what: 'a big high-priority task blocked on cpu holds back smaller ones (no starvation)',
     queue: [c('big', 2, 0, 5), c('small', 1, 0, 1)],
@@ -63,22 +63,40 @@ const rows: Row[] = [
     avail: av(1),
     totalGpus: 0,
     totalCpu: 2,
-    want: { name: 'small', gpus: [], usesCpuGpuToken: false, cpu: 1 },
+    want: { name: 'small', gpus: [], cpu: 1 },
   },
   {
-    what: 'gpu stage with no GPUs runs on the cpu-gpu token',
+    what: 'gpu stage with no GPUs runs on the CPU with its cpu weight and no ids',
     queue: [c('train', 1, 1, 0)],
-    avail: av(2, [], true),
+    avail: av(2),
     totalGpus: 0,
-    want: { name: 'train', gpus: [], usesCpuGpuToken: true, cpu: 1 },
+    totalCpu: 2,
+    want: { name: 'train', gpus: [], cpu: 1 },
   },
-  { what: 'gpu stage with no GPUs waits for the token', queue: [c('train', 1, 1, 0)], avail: av(2, [], false), totalGpus: 0, want: null },
   {
-    what: 'a gpu stage waiting for the token does not block cpu stages',
-    queue: [c('train', 1, 1, 9), c('convert', 1, 0, 1)],
-    avail: av(1, [], false),
+    what: 'no GPUs: a second one-thread gpu stage starts beside the first (one slot left)',
+    queue: [c('train@b', 1, 1, 3), c('train@c', 1, 1, 3)],
+    avail: av(1),
     totalGpus: 0,
-    want: { name: 'convert', gpus: [], usesCpuGpuToken: false, cpu: 1 },
+    totalCpu: 2,
+    want: { name: 'train@b', gpus: [], cpu: 1 },
+  },
+  { what: 'no GPUs: a one-thread gpu stage waits when both slots are taken', queue: [c('train', 1, 1, 0)], avail: av(0), totalGpus: 0, totalCpu: 2, want: null },
+  {
+    what: 'no GPUs: a gpu stage declaring 2 threads waits for both slots and holds back cpu stages',
+    queue: [c('torch', 2, 1, 9), c('convert', 1, 0, 1)],
+    avail: av(1),
+    totalGpus: 0,
+    totalCpu: 2,
+    want: null,
+  },
+  {
+    what: 'no GPUs: gpu demand never makes a stage wait for ids',
+    queue: [c('train', 1, 4, 5), c('convert', 1, 0, 1)],
+    avail: av(1),
+    totalGpus: 0,
+    totalCpu: 2,
+    want: { name: 'train', gpus: [], cpu: 1 },
   },
   {
     what: 'a gpu stage waiting for GPUs holds back lower-priority gpu stages',
@@ -92,14 +110,14 @@ const rows: Row[] = [
     queue: [c('train', 1, 1, 0)],
     avail: av(2, ['1']),
     totalGpus: 2,
-    want: { name: 'train', gpus: ['1'], usesCpuGpuToken: false, cpu: 1 },
+    want: { name: 'train', gpus: ['1'], cpu: 1 },
   },
   {
     what: 'gpu stage needing 2 gets 2 distinct ids',
     queue: [c('train', 1, 2, 0)],
     avail: av(2, ['0', '1', '2']),
     totalGpus: 3,
-    want: { name: 'train', gpus: ['0', '1'], usesCpuGpuToken: false, cpu: 1 },
+    want: { name: 'train', gpus: ['0', '1'], cpu: 1 },
   },
   { what: 'gpu stage needing 2 with 1 free waits', queue: [c('train', 1, 2, 0)], avail: av(2, ['1']), totalGpus: 2, want: null },
   {
@@ -107,14 +125,23 @@ const rows: Row[] = [
     queue: [c('train', 1, 4, 0)],
     avail: av(2, ['0']),
     totalGpus: 1,
-    want: { name: 'train', gpus: ['0'], usesCpuGpuToken: false, cpu: 1 },
+    want: { name: 'train', gpus: ['0'], cpu: 1 },
   },
   {
-    what: 'with GPUs the cpu-gpu token is irrelevant',
+    what: 'with one GPU busy, a second gpu stage waits even though a cpu slot is free',
     queue: [c('train', 1, 1, 0)],
-    avail: av(2, ['0'], false),
+    avail: av(1, []),
     totalGpus: 1,
-    want: { name: 'train', gpus: ['0'], usesCpuGpuToken: false, cpu: 1 },
+    totalCpu: 2,
+    want: null,
+  },
+  {
+    what: 'a gpu stage waiting for the busy GPU does not block cpu stages',
+    queue: [c('train', 1, 1, 9), c('convert', 1, 0, 1)],
+    avail: av(1, []),
+    totalGpus: 1,
+    totalCpu: 2,
+    want: { name: 'convert', gpus: [], cpu: 1 },
   },
   {
     what: 'gpu stage blocked on cpu slots blocks everything below it',

@@ -177,9 +177,15 @@ describe('schedule', () => {
     expect(overlap(recs.get('t1')!, recs.get('cpu')!)).toBe(true);
   });
 
-  it('without GPUs, GPU stages serialise on the CPU with no ids', async () => {
+  it('without GPUs, two one-thread GPU stages run side by side on the CPU with no ids', async () => {
     const { recs } = await runAll([st('t1', [], 1, 1), st('t2', [], 1, 1)], { jobs: 2, gpus: [] });
-    expect(overlap(recs.get('t1')!, recs.get('t2')!)).toBe(false);
+    expect(overlap(recs.get('t1')!, recs.get('t2')!)).toBe(true);
     expect(recs.get('t1')!.gpus).toEqual([]);
+    expect(recs.get('t2')!.gpus).toEqual([]);
+  });
+
+  it('without GPUs, GPU stages declaring both cores take turns', async () => {
+    const { recs } = await runAll([st('t1', [], 2, 1), st('t2', [], 2, 1)], { jobs: 2, gpus: [] });
+    expect(overlap(recs.get('t1')!, recs.get('t2')!)).toBe(false);
   });
 });
