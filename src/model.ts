@@ -30,7 +30,22 @@ export interface Resources {
   cpu: number;
   /** GPUs it needs; > 0 makes it a GPU stage that runs in its own child process. */
   gpu: number;
+  /** Memory for a cluster job, e.g. `8G` (sbatch --mem). Not part of the stage key, like every resource. */
+  mem?: string;
+  /** Time limit of a cluster job, e.g. `2:00:00` (sbatch --time). */
+  time?: string;
+  partition?: string;
+  account?: string;
+  /** Generic resources, e.g. `gpu:a100:1` (sbatch --gres); used instead of --gpus when set. */
+  gres?: string;
+  /** Extra sbatch flags, passed through as written. */
+  sbatch?: string[];
+  /** Items per array task when a per-item stage runs on a cluster (default 100). */
+  chunk?: number;
 }
+
+/** Where stages run: this machine, or Slurm jobs. */
+export type ExecutorName = 'local';
 
 export interface StageInstance {
   /** Unique instance name, e.g. `train@dark` or `evaluate@bright-dark`. */
@@ -51,6 +66,8 @@ export interface StageInstance {
   params: Record<string, unknown>;
   map?: MapDecl;
   resources: Resources;
+  /** `executor:` of this stage in pipeline.yaml; unset: the run's choice. */
+  executor?: ExecutorName;
   /** Environment variables added for cmd stages. */
   env: Record<string, string>;
   /** Working directory for cmd stages, repo-relative (default repo root). */
@@ -67,6 +84,8 @@ export interface Pipeline {
   /** Absolute path of pipeline.yaml. */
   file: string;
   vars: Record<string, unknown>;
+  /** Top-level `executor:` (default for stages without their own; `pipe run --executor` overrides it). */
+  executor?: ExecutorName;
   /** Stage instances in file order (expansions in order of their lists). */
   stages: StageInstance[];
 }

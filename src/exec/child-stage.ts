@@ -12,6 +12,7 @@ import { entryModule, nodeArgsFor } from './node-entry.ts';
 import { spawnGroup, exitOrAbort } from './process-group.ts';
 import type { StageInit } from './stage-init.ts';
 import { TailBuffer } from './tail.ts';
+import type { Executor } from './executor.ts';
 
 export interface ChildStageOptions {
   /** Absolute path of the stage module (its default export is the stage). */
@@ -72,3 +73,19 @@ export async function runStageInChild(o: ChildStageOptions): Promise<Result<void
     }),
   );
 }
+
+/** Built-in whole stages in their own Node process on this machine (GPU stages, `isolate: true`). */
+export const childExecutor: Executor = {
+  name: 'child process',
+  run: (job) => {
+    if (job.work.kind !== 'stage') throw new Error(`child executor given a command (${job.stage})`);
+    return runStageInChild({
+      modulePath: job.work.modulePath,
+      init: job.work.init,
+      env: job.env,
+      signal: job.signal,
+      onProgress: (p) => job.log.progress(p),
+      onLog: (line) => job.log.line('info', line),
+    });
+  },
+};

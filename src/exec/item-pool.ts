@@ -13,6 +13,9 @@ import type { ItemResult } from '../stage-api.ts';
 import { err, type Result } from '../util/result.ts';
 import type { ItemInit, PoolRequest, WorkerReply } from './item-protocol.ts';
 import { entryModule, tsxApiUrl } from './node-entry.ts';
+import type { ItemExecutor } from './executor.ts';
+import { ok } from '../util/result.ts';
+import { mkdir } from 'node:fs/promises';
 
 export type { ItemInit } from './item-protocol.ts';
 
@@ -158,3 +161,30 @@ export function createItemPool(o: ItemPoolOptions): ItemPool {
   };
 }
 
+
+/** Built-in per-item stages on this machine: worker threads, one item at a time each. */
+export const itemPoolExecutor: ItemExecutor = {
+  name: 'worker threads per item',
+  open(spec) {
+    if (spec.work.kind !== 'stage') throw new Error(`item pool given a cmd stage (${spec.stage})`);
+    const { modulePath, params } = spec.work;
+    const pool = createItemPool({ modulePath, size: Math.max(1, spec.grant.cpu), onLog: (rel, line) => spec.log(rel, 'info', line) });
+    // One worker starts now: the stage runs because something changed, so at least
+    // one item most likely needs it, and its start-up overlaps with placing the cached items.
+    pool.warm();
+    return {
+      run: async (items, signal, onItem) => {
+        await Promise.all(
+          items.map(async (it) => {
+            if (signal.aborted) return;
+            await mkdir(it.outDir, { recursive: true });
+            const r = await pool.run({ stage: spec.stage, params, root: spec.root, input: it.input, rel: it.rel, outDir: it.outDir });
+            if (signal.aborted && !r.ok) return;
+            await onItem(it, r.ok ? ok({ kind: 'output', result: r.value }) : r);
+          }),
+        );
+      },
+      close: () => pool.close(),
+    };
+  },
+};

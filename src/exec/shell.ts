@@ -7,6 +7,7 @@ import { failure, type Failure } from '../failure.ts';
 import { err, ok, type Result } from '../util/result.ts';
 import { spawnGroup, exitOrAbort } from './process-group.ts';
 import { TailBuffer } from './tail.ts';
+import type { Executor } from './executor.ts';
 
 export interface ShellOptions {
   cmd: string;
@@ -42,3 +43,12 @@ export async function runShell(o: ShellOptions): Promise<Result<void, Failure>> 
   const how = exit.code !== null ? `exited with code ${exit.code}` : `was killed by ${exit.signal}`;
   return err(failure('exit-non-zero', `command ${how}: ${o.cmd}`, { stderrTail: tail.lines() }));
 }
+
+/** `cmd:` stages on this machine. */
+export const shellExecutor: Executor = {
+  name: 'shell',
+  run: (job) => {
+    if (job.work.kind !== 'cmd') throw new Error(`shell executor given a built-in stage (${job.stage})`);
+    return runShell({ cmd: job.work.cmd, cwd: job.cwd, env: job.env, signal: job.signal, onLine: (stream, line) => job.log.line(stream, line) });
+  },
+};

@@ -11,48 +11,26 @@ import type { Failure } from '../failure.ts';
 import { toFailure } from '../failure.ts';
 import type { Result } from '../util/result.ts';
 import { err, ok } from '../util/result.ts';
-import type { PipeEvent, Progress } from '../events.ts';
 import type { Session } from './session.ts';
 import type { StageAssessment } from '../plan/assess.ts';
 import type { LockEntry } from '../lock/lockfile.ts';
 import type { PathHash } from '../hash/tree.ts';
 import { StatCache } from '../hash/stat-cache.ts';
 import { trackedOuts } from '../plan/outputs.ts';
-import { runShell } from '../exec/shell.ts';
-import { runStageInChild } from '../exec/child-stage.ts';
-import { runStageInProcess } from '../exec/in-process.ts';
 import type { StageInit } from '../exec/stage-init.ts';
-import type { RunWorkspace } from './workspace.ts';
+import { stageEnv, type Grant, type LogSink, type StageJob, type StageWork } from '../exec/executor.ts';
+import { itemExecutor, stageExecutor, type ExecutorName } from '../exec/executors.ts';
+import type { ExecEnv } from './exec-env.ts';
 import { commitInPlaceOuts, commitTempOuts, lockEntryFor, saveRunRecord } from './commit.ts';
 import { restoreOutput } from './restore.ts';
 import { runPerItem } from './per-item.ts';
 
-export interface Grant {
-  gpus: string[];
-  cpu: number;
-}
-
-export interface ExecEnv {
-  signal: AbortSignal;
-  emit(e: PipeEvent): void;
-  keepGoing: boolean;
-  ws: RunWorkspace;
-  /** Whether the run has real GPUs; GPU stages without one get CUDA_VISIBLE_DEVICES=''. */
-  hasGpus: boolean;
-}
+export type { ExecEnv } from './exec-env.ts';
+export type { Grant } from '../exec/executor.ts';
 
 export type StageOutcome = { entry: LockEntry; how: 'ran' | 'restored' | 'up-to-date' };
 
 const now = () => Date.now();
-
-/** Environment for a stage process: which GPUs it may see, and who it is. */
-export function stageEnv(stageName: string, grant: Grant, hasGpus: boolean, extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = { ...extra, PIPE_STAGE: stageName, PIPE_THREADS: String(grant.cpu) };
-  // An empty CUDA_VISIBLE_DEVICES hides every GPU: a GPU stage running on the
-  // CPU fallback must not grab a device another stage was given.
-  if (grant.gpus.length || hasGpus) env.CUDA_VISIBLE_DEVICES = grant.gpus.join(',');
-  return env;
-}
 
 async function restoreFromCache(s: Session, a: StageAssessment): Promise<Result<Record<string, PathHash>, Failure>> {
   const rec = a.cached!;
@@ -103,7 +81,7 @@ export async function executeStage(s: Session, a: StageAssessment, grant: Grant,
     time: started,
     stage: stage.name,
     reasons: a.reasons,
-    executor: executorName(s, a),
+    executor: executorName(s, a, env),
     ...(grant.gpus.length ? { gpu: grant.gpus.join(',') } : {}),
     ...(last ? { expectedMs: last.durationMs } : {}),
   });
@@ -130,20 +108,48 @@ export async function executeStage(s: Session, a: StageAssessment, grant: Grant,
   return ok({ entry: lockEntryFor(a, result.value, durationMs, new Date(started)), how: 'ran' });
 }
 
-function executorName(s: Session, a: StageAssessment): string {
-  const st = a.stage;
-  if (st.kind === 'cmd') return st.map ? 'shell per item' : 'shell';
-  const b = s.builtins.get(st.uses!)!.stage;
-  if (b.kind === 'per-item') return 'worker threads per item';
-  return st.resources.gpu > 0 || b.isolate ? 'child process' : 'in process';
+/** Where a stage runs: its own `executor:`, else `pipe run --executor`, else the file's `executor:`, else here. */
+export function executorOf(s: Session, a: StageAssessment, env: ExecEnv): ExecutorName {
+  return a.stage.executor ?? env.executor ?? s.graph.pipeline.executor ?? 'local';
 }
 
-function hooks(a: StageAssessment, env: ExecEnv) {
+function executorName(s: Session, a: StageAssessment, env: ExecEnv): string {
+  const st = a.stage;
+  const where = executorOf(s, a, env);
+  if (st.map) return itemExecutor(where, st.kind === 'cmd').name;
+  return stageExecutor(where, { cmd: st.kind === 'cmd', ownProcess: ownProcess(s, a) }).name;
+}
+
+function ownProcess(s: Session, a: StageAssessment): boolean {
+  const st = a.stage;
+  if (st.kind === 'cmd') return false;
+  const b = s.builtins.get(st.uses!)!.stage;
+  return st.resources.gpu > 0 || (b.kind === 'whole' && b.isolate === true);
+}
+
+function logSink(a: StageAssessment, env: ExecEnv): LogSink {
   return {
-    signal: env.signal,
-    onProgress: (p: Progress) => env.emit({ type: 'stage-progress', time: now(), stage: a.stage.name, progress: p }),
-    onLog: (line: string) => env.emit({ type: 'stage-log', time: now(), stage: a.stage.name, stream: 'info', line }),
+    progress: (p) => env.emit({ type: 'stage-progress', time: now(), stage: a.stage.name, progress: p }),
+    line: (stream, line) => env.emit({ type: 'stage-log', time: now(), stage: a.stage.name, stream, line }),
   };
+}
+
+/** Runs one whole stage (command or built-in entry) on the executor chosen for it. */
+function runOn(s: Session, a: StageAssessment, grant: Grant, env: ExecEnv, work: StageWork): Promise<Result<void, Failure>> {
+  const st = a.stage;
+  const job: StageJob = {
+    stage: st.name,
+    key: a.key,
+    work,
+    env: stageEnv(st.name, grant, env.hasGpus, st.env),
+    cwd: work.kind === 'cmd' ? path.join(s.root, st.wdir) : s.root,
+    grant,
+    resources: st.resources,
+    jobDir: path.join(env.ws.workDir(st.name, a.key), 'job'),
+    log: logSink(a, env),
+    signal: env.signal,
+  };
+  return stageExecutor(executorOf(s, a, env), { cmd: work.kind === 'cmd', ownProcess: ownProcess(s, a) }).run(job);
 }
 
 async function runCmdStage(s: Session, a: StageAssessment, grant: Grant, env: ExecEnv): Promise<Result<Record<string, PathHash>, Failure>> {
@@ -165,13 +171,7 @@ async function runCmdStage(s: Session, a: StageAssessment, grant: Grant, env: Ex
     for (const t of trackedOuts(stage)) if (t.cache) await rm(path.join(s.root, t.path), { recursive: true, force: true });
     for (const p of previous) await s.store.restorePath(p.h, p.abs);
   };
-  const run = await runShell({
-    cmd: stage.cmd!,
-    cwd: path.join(s.root, stage.wdir),
-    env: { ...stringEnv(process.env), ...stageEnv(stage.name, grant, env.hasGpus, stage.env) },
-    signal: env.signal,
-    onLine: (stream, line) => env.emit({ type: 'stage-log', time: now(), stage: stage.name, stream, line }),
-  });
+  const run = await runOn(s, a, grant, env, { kind: 'cmd', cmd: stage.cmd! });
   if (!run.ok) {
     await putBack();
     return run;
@@ -181,12 +181,6 @@ async function runCmdStage(s: Session, a: StageAssessment, grant: Grant, env: Ex
   return committed;
 }
 
-export function stringEnv(e: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(e)) if (v !== undefined) out[k] = v;
-  return out;
-}
-
 async function runBuiltinOrMapped(s: Session, a: StageAssessment, grant: Grant, env: ExecEnv): Promise<Result<Record<string, PathHash>, Failure>> {
   const stage = a.stage;
   const tmp = await env.ws.stageTemp(stage.name);
@@ -194,19 +188,14 @@ async function runBuiltinOrMapped(s: Session, a: StageAssessment, grant: Grant, 
   const workDir = env.ws.workDir(stage.name, a.key);
   await mkdir(workDir, { recursive: true });
   const init: StageInit = { stage: stage.name, params: stage.params, root: s.root, redirects, workDir, gpus: grant.gpus, threads: grant.cpu };
-  const h = hooks(a, env);
   let run: Result<void, Failure>;
   const tempStat = await StatCache.load(path.join(tmp, 'no-stat-cache.json'));
   if (stage.map) {
-    run = await runPerItem(s, a, grant, env, { tmp, redirects, init, tempStat });
+    run = await runPerItem(s, a, grant, env, { tmp, redirects, init, tempStat, executor: itemExecutor(executorOf(s, a, env), stage.kind === 'cmd') });
   } else {
     const b = s.builtins.get(stage.uses!)!;
     if (b.stage.kind !== 'whole') throw new Error(`per-item stage ${stage.uses} without map`);
-    if (stage.resources.gpu > 0 || b.stage.isolate) {
-      run = await runStageInChild({ modulePath: b.modulePath, init, env: stageEnv(stage.name, grant, env.hasGpus, stage.env), ...h });
-    } else {
-      run = await runStageInProcess(b.stage, init, h);
-    }
+    run = await runOn(s, a, grant, env, { kind: 'stage', modulePath: b.modulePath, init, loaded: b.stage });
   }
   if (!run.ok) return run;
   return commitTempOuts(s, stage, redirects, path.join(tmp, 'trash'), tempStat);

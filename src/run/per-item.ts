@@ -8,7 +8,6 @@ import path from 'node:path';
 import { linkSync, mkdirSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import picomatch from 'picomatch';
-import pLimit from 'p-limit';
 import type { Failure } from '../failure.ts';
 import { toFailure } from '../failure.ts';
 import type { Result } from '../util/result.ts';
@@ -25,10 +24,9 @@ import { ItemIndex } from './item-index.ts';
 import { itemKey } from '../plan/fingerprint.ts';
 import type { StageInit } from '../exec/stage-init.ts';
 import { makeStageContext } from '../exec/stage-init.ts';
-import { createItemPool, type ItemPool } from '../exec/item-pool.ts';
-import { runShell } from '../exec/shell.ts';
-import type { ExecEnv, Grant } from './execute-stage.ts';
-import { stageEnv, stringEnv } from './execute-stage.ts';
+import { stageEnv, type Grant, type ItemDone, type ItemExecutor, type ItemRun, type ItemTask } from '../exec/executor.ts';
+import { itemCommand, itemOutPath } from '../exec/shell-items.ts';
+import type { ExecEnv } from './exec-env.ts';
 
 interface Item {
   rel: string;
@@ -114,22 +112,12 @@ async function seedStat(tempStat: StatCache, dir: string, files: ManifestEntry[]
   }
 }
 
-/** Fills `{in}`, `{out}`, `{outdir}`, `{stem}`, `{name}`, `{rel}` in a per-item command. */
-export function itemCommand(cmd: string, v: { input: string; out: string; outdir: string; rel: string }): string {
-  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const name = path.posix.basename(v.rel);
-  const stem = name.replace(/\.[^.]*$/, '');
-  return cmd.replace(/\{(in|out|outdir|stem|name|rel)\}/g, (_, k: string) =>
-    q(({ in: v.input, out: v.out, outdir: v.outdir, stem, name, rel: v.rel } as Record<string, string>)[k]!),
-  );
-}
-
 export async function runPerItem(
   s: Session,
   a: StageAssessment,
   grant: Grant,
   env: ExecEnv,
-  o: { tmp: string; redirects: { rel: string; abs: string }[]; init: StageInit; tempStat: StatCache },
+  o: PerItemOptions,
 ): Promise<Result<void, Failure>> {
   const stage = a.stage;
   const map = stage.map!;
@@ -140,33 +128,43 @@ export async function runPerItem(
   const others = Object.fromEntries(Object.entries(a.deps).filter(([p]) => p !== map.in));
   const items: Item[] = all.map((i) => ({ rel: i.rel, input: i.input, key: itemKey(stage, a.code.hash, i.rel, i.hash as never, others) }));
 
-  // Built-in stages run their items in worker threads. One starts now: the
-  // stage runs because something changed, so at least one item most likely
-  // needs it, and its start-up overlaps with placing the cached items.
-  const pool =
-    stage.kind === 'uses'
-      ? createItemPool({
-          modulePath: s.builtins.get(stage.uses!)!.modulePath,
-          size: Math.max(1, grant.cpu),
-          onLog: (rel, line) => env.emit({ type: 'stage-log', time: Date.now(), stage: stage.name, stream: 'info', line: `${rel}: ${line}` }),
-        })
-      : undefined;
-  pool?.warm();
+  // Opened before the cached items are placed: an executor may warm up
+  // (start a worker) meanwhile.
+  const runner = o.executor.open({
+    stage: stage.name,
+    key: a.key,
+    work: stage.kind === 'uses' ? { kind: 'stage', modulePath: s.builtins.get(stage.uses!)!.modulePath, params: stage.params } : { kind: 'cmd' },
+    root: s.root,
+    cwd: path.join(s.root, stage.wdir),
+    env: stageEnv(stage.name, grant, env.hasGpus, stage.env),
+    grant,
+    resources: stage.resources,
+    cacheDir: s.store.dir,
+    jobDir: path.join(env.ws.workDir(stage.name, a.key), 'job'),
+    log: (rel, stream, line) => env.emit({ type: 'stage-log', time: Date.now(), stage: stage.name, stream, line: rel ? `${rel}: ${line}` : line }),
+  });
   try {
-    return await runItems(s, a, grant, env, o, items, pool);
+    return await runItems(s, a, env, o, items, runner);
   } finally {
-    await pool?.close();
+    await runner.close();
   }
+}
+
+interface PerItemOptions {
+  tmp: string;
+  redirects: { rel: string; abs: string }[];
+  init: StageInit;
+  tempStat: StatCache;
+  executor: ItemExecutor;
 }
 
 async function runItems(
   s: Session,
   a: StageAssessment,
-  grant: Grant,
   env: ExecEnv,
-  o: { tmp: string; redirects: { rel: string; abs: string }[]; init: StageInit; tempStat: StatCache },
+  o: PerItemOptions,
   items: Item[],
-  pool: ItemPool | undefined,
+  runner: ItemRun,
 ): Promise<Result<void, Failure>> {
   const stage = a.stage;
   const map = stage.map!;
@@ -216,47 +214,36 @@ async function runItems(
     if (!env.keepGoing) itemAbort.abort();
   };
 
-  try {
-    if (pool) {
-      await Promise.all(
-        todo.map(async (it, i) => {
-          if (itemAbort.signal.aborted) return;
-          const scratch = path.join(o.tmp, 'items', String(i));
-          await mkdir(scratch, { recursive: true });
-          const r = await pool.run({ stage: stage.name, params: stage.params, root: s.root, input: it.input, rel: it.rel, outDir: scratch });
-          if (itemAbort.signal.aborted && !r.ok) return;
-          const fin = r.ok ? await finishItem(it, scratch, r.value) : r;
-          if (!fin.ok) failItem(it, fin.error);
-          done++;
-          progress();
-        }),
-      );
-    } else {
-      const limit = pLimit(Math.max(1, grant.cpu));
-      const baseEnv = { ...stringEnv(process.env), ...stageEnv(stage.name, grant, env.hasGpus, stage.env) };
-      await Promise.all(
-        todo.map((it, i) =>
-          limit(async () => {
-            if (itemAbort.signal.aborted) return;
-            const scratch = path.join(o.tmp, 'items', String(i));
-            const out = path.join(scratch, ...it.rel.split('/'));
-            await mkdir(path.dirname(out), { recursive: true });
-            const r = await runShell({
-              cmd: itemCommand(stage.cmd!, { input: it.input, out, outdir: scratch, rel: it.rel }),
-              cwd: path.join(s.root, stage.wdir),
-              env: baseEnv,
-              signal: itemAbort.signal,
-              onLine: (stream, line) => env.emit({ type: 'stage-log', time: Date.now(), stage: stage.name, stream, line: `${it.rel}: ${line}` }),
-            });
-            if (itemAbort.signal.aborted && !r.ok && failures.length) return;
-            const fin = r.ok ? await finishItem(it, scratch, {}) : r;
-            if (!fin.ok) failItem(it, fin.error);
-            done++;
-            progress();
-          }),
-        ),
-      );
+  const tasks: ItemTask[] = todo.map((it, i) => {
+    const outDir = path.join(o.tmp, 'items', String(i));
+    const t: ItemTask = { rel: it.rel, input: it.input, key: it.key, outDir };
+    if (stage.kind === 'cmd') t.cmd = itemCommand(stage.cmd!, { input: it.input, out: itemOutPath(outDir, it.rel), outdir: outDir, rel: it.rel });
+    return t;
+  });
+  const byKey = new Map(todo.map((it) => [it.key, it]));
+  const onItem = async (t: ItemTask, r: Result<ItemDone, Failure>): Promise<void> => {
+    const it = byKey.get(t.key)!;
+    let fin: Result<void, Failure>;
+    if (!r.ok) fin = r;
+    else if (r.value.kind === 'output') fin = await finishItem(it, t.outDir, r.value.result);
+    else fin = await placeRecorded(it);
+    if (!fin.ok) failItem(it, fin.error);
+    done++;
+    progress();
+  };
+  // An item the executor's job stored in the cache itself: placed like a cached item.
+  const placeRecorded = async (it: Item): Promise<Result<void, Failure>> => {
+    const rec = s.store.getItemSync(it.key as never);
+    if (!rec || !(await placeCachedItem(s, rec.files, finalOut, mapOut.abs, o.tempStat, made))) {
+      return err({ kind: 'corrupt-cache', stage: stage.name, file: it.input, message: `${it.rel}: the job reported the item done but its record is missing or unreadable in the cache`, hint: 'run again; the item will be processed again' });
     }
+    it.summary = rec.summary as Json | undefined;
+    index.add(it.key, rec);
+    return ok(undefined);
+  };
+
+  try {
+    await runner.run(tasks, itemAbort.signal, onItem);
   } catch (e) {
     failures.push(toFailure(e, stage.name));
   } finally {
