@@ -1,11 +1,43 @@
 /**
- * On-disk JSON of the cache's manifests and records. Reading never throws:
- * anything damaged or of the wrong shape reads as null, which the planner
- * treats as a cache miss (a rerun, never a wrong result).
+ * The cache's record types and their on-disk JSON (manifests, run records,
+ * item records). Reading never throws: anything damaged or of the wrong shape
+ * reads as null, which the planner treats as a cache miss (a rerun, never a
+ * wrong result).
  */
-import { isDigest } from '../hash/digest.ts';
+import { isDigest, type Digest } from '../hash/digest.ts';
 import type { ManifestEntry } from '../hash/tree.ts';
-import type { ItemRecord, OutRecord, RunRecord } from './store.ts';
+
+/** How a stored output is described in a run record. */
+export interface OutRecord {
+  kind: 'file' | 'dir';
+  hash: Digest;
+  size: number;
+  files?: number;
+}
+
+/** What one run of a stage produced: `runs/<stage key>.json`. */
+export interface RunRecord {
+  stage: string;
+  outs: Record<string, OutRecord>;
+  durationMs: number;
+  createdAt: string;
+}
+
+/** What one item of a per-item stage produced: `items/<2 hex>/<key>.json`. */
+export interface ItemRecord {
+  /** The item's output files, relative to the stage's map.out folder. */
+  files: ManifestEntry[];
+  summary?: unknown;
+  createdAt: string;
+}
+
+/** Something the cache can restore: a file object or a folder manifest. */
+export interface StoredRef {
+  kind: 'file' | 'dir';
+  hash: Digest;
+  /** When known, a file object of another size counts as absent. */
+  size?: number;
+}
 
 /** Compact manifest: `{"v":1,"files":[[path,hash,size],...]}` (a 10,000-file folder is ~400 KB). */
 export function serializeManifest(m: ManifestEntry[]): string {

@@ -13,7 +13,7 @@ import type { PathHash, ManifestEntry } from '../hash/tree.ts';
 import { diffManifests } from '../hash/tree.ts';
 import type { Digest } from '../hash/digest.ts';
 import type { LockEntry, LockOut } from '../lock/lockfile.ts';
-import type { RunRecord } from '../cache/store.ts';
+import type { RunRecord } from '../cache/records.ts';
 import { codeHashFor, type CodeHash } from './code-hash.ts';
 import { stageKey, type DepHash } from './fingerprint.ts';
 import { diffParams } from './params-diff.ts';

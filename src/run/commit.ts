@@ -14,7 +14,7 @@ import { hashPath } from '../hash/tree.ts';
 import { StatCache } from '../hash/stat-cache.ts';
 import { FolderRecords, joinRels } from '../hash/folder-records.ts';
 import type { LockEntry } from '../lock/lockfile.ts';
-import type { OutRecord, RunRecord } from '../cache/store.ts';
+import type { OutRecord, RunRecord } from '../cache/records.ts';
 import type { StageAssessment } from '../plan/assess.ts';
 import { lockOutOf } from '../plan/assess.ts';
 import { trackedOuts } from '../plan/outputs.ts';

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ItemRecord } from '../cache/store.ts';
+import type { ItemRecord } from '../cache/records.ts';
 import { itemRecordFrom } from '../cache/records.ts';
 import { writeFileAtomic } from '../cache/atomic.ts';
 import { hashBytes } from '../hash/digest.ts';

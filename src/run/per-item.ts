@@ -19,7 +19,7 @@ import type { StageAssessment } from '../plan/assess.ts';
 import type { ManifestEntry } from '../hash/tree.ts';
 import { hashPath } from '../hash/tree.ts';
 import { StatCache } from '../hash/stat-cache.ts';
-import type { ItemRecord } from '../cache/store.ts';
+import type { ItemRecord } from '../cache/records.ts';
 import { ItemIndex } from './item-index.ts';
 import { itemKey } from '../plan/fingerprint.ts';
 import type { StageInit } from '../exec/stage-init.ts';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ItemIndex } from '../../src/run/item-index.ts';
 import { hashBytes, initHasher, type Digest } from '../../src/hash/digest.ts';
-import type { ItemRecord } from '../../src/cache/store.ts';
+import type { ItemRecord } from '../../src/cache/records.ts';
 
 let dir: string;
 beforeAll(async () => {
