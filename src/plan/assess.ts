@@ -8,7 +8,7 @@ import type { Reason, StageAction } from '../events.ts';
 import type { Failure } from '../failure.ts';
 import type { Result } from '../util/result.ts';
 import { err, ok } from '../util/result.ts';
-import type { Session } from '../run/session.ts';
+import type { PlanContext } from './context.ts';
 import type { PathHash, ManifestEntry } from '../hash/tree.ts';
 import { diffManifests } from '../hash/tree.ts';
 import type { Digest } from '../hash/digest.ts';
@@ -46,7 +46,7 @@ export function lockOutOf(h: PathHash): LockOut {
   return h.kind === 'dir' ? { hash: h.hash, size: h.size, files: h.files } : { hash: h.hash, size: h.size };
 }
 
-async function depReasons(s: Session, entry: LockEntry, deps: Record<string, PathHash>): Promise<Reason[]> {
+async function depReasons(s: PlanContext, entry: LockEntry, deps: Record<string, PathHash>): Promise<Reason[]> {
   const reasons: Reason[] = [];
   for (const [p, h] of Object.entries(deps)) {
     const before = entry.deps[p];
@@ -68,7 +68,7 @@ async function depReasons(s: Session, entry: LockEntry, deps: Record<string, Pat
 
 /** Hashes every dep of a stage; missing deps are returned separately. */
 export async function hashDeps(
-  s: Session,
+  s: PlanContext,
   stage: StageInstance,
 ): Promise<{ deps: Record<string, PathHash>; missing: string[] }> {
   const deps: Record<string, PathHash> = {};
@@ -81,14 +81,14 @@ export async function hashDeps(
   return { deps, missing };
 }
 
-export async function hashOuts(s: Session, stage: StageInstance): Promise<Record<string, PathHash | null>> {
+export async function hashOuts(s: PlanContext, stage: StageInstance): Promise<Record<string, PathHash | null>> {
   const outs: Record<string, PathHash | null> = {};
   for (const o of trackedOuts(stage)) outs[o.path] = await s.hashes.get(o.path);
   return outs;
 }
 
 /** A run record whose every cached output is present in the cache. */
-async function usableRunRecord(s: Session, stage: StageInstance, key: Digest): Promise<RunRecord | undefined> {
+async function usableRunRecord(s: PlanContext, stage: StageInstance, key: Digest): Promise<RunRecord | undefined> {
   const rec = await s.store.getRun(key);
   if (!rec) return undefined;
   for (const o of trackedOuts(stage)) {
@@ -100,7 +100,7 @@ async function usableRunRecord(s: Session, stage: StageInstance, key: Digest): P
 }
 
 export async function assessStage(
-  s: Session,
+  s: PlanContext,
   stage: StageInstance,
   o: AssessOptions,
 ): Promise<Result<StageAssessment, Failure>> {

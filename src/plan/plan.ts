@@ -6,7 +6,7 @@
  */
 import type { Failure } from '../failure.ts';
 import type { PlannedStage } from '../events.ts';
-import type { Session } from '../run/session.ts';
+import type { PlanContext } from './context.ts';
 import { assessStage, type StageAssessment } from './assess.ts';
 
 export interface PlanResult {
@@ -15,7 +15,7 @@ export interface PlanResult {
   failures: Failure[];
 }
 
-export async function planStages(s: Session, names: string[], o: { forced: Set<string> }): Promise<PlanResult> {
+export async function planStages(s: PlanContext, names: string[], o: { forced: Set<string> }): Promise<PlanResult> {
   const planned: PlannedStage[] = [];
   const assessments = new Map<string, StageAssessment>();
   const failures: Failure[] = [];
