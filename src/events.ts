@@ -67,13 +67,3 @@ export interface Reporter {
   onEvent(event: PipeEvent): void;
   close?(): Promise<void> | void;
 }
-
-/** Fans one event stream out to several reporters. */
-export function fanOut(...reporters: Reporter[]): Reporter {
-  return {
-    onEvent: (e) => reporters.forEach((r) => r.onEvent(e)),
-    close: async () => {
-      for (const r of reporters) await r.close?.();
-    },
-  };
-}

@@ -7,6 +7,20 @@
 import type { ZodType } from 'zod';
 import type { Progress } from './events.ts';
 
+// The one door: everything a stage may use from the engine is exported here,
+// and test/layering checks that no file under stages/ imports another src/ path.
+// Failures as values (throw FailureError inside a stage; the engine reports it).
+export { failure, FailureError, type Failure, type FailureKind } from './failure.ts';
+export { ok, err, unreachable, type Result } from './util/result.ts';
+// Publishing files atomically (temp sibling, then rename).
+export { writeFileAtomic } from './cache/atomic.ts';
+// Modules started by path (workers, child entries): entryModule('stages/x/worker')
+// is also what makes the build bundle them as entry points (scripts/build.mjs).
+export { entryModule } from './exec/node-entry.ts';
+// A worker-thread pool that runs TypeScript workers from the sources and the bundle alike.
+export { runPool, type PoolOptions } from './exec/worker-pool.ts';
+export type { Progress } from './events.ts';
+
 /** Paths a stage reads and writes, derived from its params (all repo-relative). */
 export interface StageIO {
   deps: string[];

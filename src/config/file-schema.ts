@@ -82,8 +82,6 @@ export const PipelineFileSchema = z
   })
   .describe('pipe pipeline definition');
 
-export type RawStageEntry = z.infer<typeof StageEntrySchema>;
-export type RawPipelineFile = z.infer<typeof PipelineFileSchema>;
 
 /** Keys a stage entry may hold, for "did you mean" hints. */
 export const STAGE_KEYS = Object.keys(StageEntrySchema.shape);

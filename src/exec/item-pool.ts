@@ -6,13 +6,13 @@
  * item and is replaced, so one bad image cannot take the whole stage down.
  */
 import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { failure, type Failure } from '../failure.ts';
 import type { ItemResult } from '../stage-api.ts';
 import { err, type Result } from '../util/result.ts';
 import type { ItemInit, PoolRequest, WorkerReply } from './item-protocol.ts';
-import { entryModule, tsxApiUrl } from './node-entry.ts';
+import { entryModule } from './node-entry.ts';
+import { startWorker } from './worker-boot.ts';
 import type { ItemExecutor } from './executor.ts';
 import { ok } from '../util/result.ts';
 import { mkdir } from 'node:fs/promises';
@@ -54,37 +54,22 @@ interface Slot {
   error: string | undefined;
 }
 
-/**
- * Worker threads ignore `--import` in execArgv, so TypeScript workers start
- * from this tiny CommonJS bootstrap that registers tsx, then imports the real
- * worker module. Compiled (.js) workers skip the registration.
- */
-const BOOTSTRAP = `
-const { workerData } = require('node:worker_threads');
-(async () => {
-  if (workerData.tsxApi) (await import(workerData.tsxApi)).register();
-  await import(workerData.entry);
-})().catch((e) => { setImmediate(() => { throw e; }); });
-`;
-
 /** Creates a pool; workers start lazily as items arrive. */
 export function createItemPool(o: ItemPoolOptions): ItemPool {
   const size = Math.max(1, Math.floor(o.size) || 1);
   const entry = entryModule('src/exec/item-worker');
-  const isTs = entry.endsWith('.ts') || o.modulePath.endsWith('.ts');
   const slots = new Set<Slot>();
   const queue: Job[] = [];
   let nextId = 1;
   let closed = false;
 
   const spawnSlot = (): Slot => {
-    const worker = new Worker(BOOTSTRAP, {
-      eval: true,
-      workerData: { entry: pathToFileURL(entry).href, tsxApi: isTs ? tsxApiUrl() : undefined, modulePath: o.modulePath },
+    const worker = startWorker(
+      entry,
+      { modulePath: o.modulePath },
       // Capture console output instead of letting it reach the runner's terminal.
-      stdout: true,
-      stderr: true,
-    });
+      { alsoLoads: [o.modulePath], options: { stdout: true, stderr: true } },
+    );
     const slot: Slot = { worker, job: undefined, error: undefined };
     slots.add(slot);
     for (const stream of [worker.stdout, worker.stderr]) {

@@ -13,6 +13,7 @@ import type { CacheStore } from '../cache/store.ts';
 import { emptyLock, parseLock, type LockEntry, type LockFile } from '../lock/lockfile.ts';
 import { err, ok, type Result } from '../util/result.ts';
 import { flattenScalars, type MetricsRow } from './collect.ts';
+import { diffParams, flattenParamValues } from '../plan/params-diff.ts';
 
 type Scalar = number | string | boolean;
 
@@ -149,39 +150,30 @@ export function diffMetrics(before: MetricsRow[], after: MetricsRow[], o: { all?
   return out;
 }
 
-/** Params flattened to dotted keys; arrays and other non-scalars become JSON text so they compare by value. */
-export function flattenParams(v: unknown, prefix = '', out: Record<string, Scalar> = {}): Record<string, Scalar> {
-  if (v === null || v === undefined || Array.isArray(v) || typeof v !== 'object') {
-    if (!prefix) return out;
-    out[prefix] = typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' ? v : JSON.stringify(v) ?? 'null';
-    return out;
-  }
-  const entries = Object.entries(v as Record<string, unknown>);
-  if (entries.length === 0 && prefix) out[prefix] = '{}';
-  for (const [k, x] of entries) flattenParams(x, prefix ? `${prefix}.${k}` : k, out);
-  return out;
+/** A param value as a table cell: scalars as they are, arrays and objects as JSON text (so they compare by value). */
+function paramScalar(v: unknown): Scalar {
+  return typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' ? v : (JSON.stringify(v) ?? 'null');
+}
+
+/** Params flattened to dotted keys (plan/params-diff.ts), with non-scalars as JSON text. */
+export function flattenParams(v: unknown): Record<string, Scalar> {
+  return Object.fromEntries([...flattenParamValues(v)].map(([k, x]) => [k, paramScalar(x)]));
 }
 
 /**
- * Params of the current pipeline.yaml against those recorded at the revision.
- * A stage that did not exist (or had not run) there shows every param as new;
- * a stage recorded there but gone now shows them as removed.
+ * Params of the current pipeline.yaml against those recorded in a lock file
+ * at a revision. A stage that did not exist (or had not run) there shows
+ * every param as new; a stage recorded there but gone now shows them as removed.
  */
-export function diffParams(before: LockFile, g: Graph, o: { all?: boolean } = {}): ValueDiff[] {
+export function diffLockParams(before: LockFile, g: Graph, o: { all?: boolean } = {}): ValueDiff[] {
   const out: ValueDiff[] = [];
   const names = [...g.order, ...Object.keys(before.stages).filter((n) => !g.stages.has(n)).sort()];
   for (const stage of names) {
-    const a = before.stages[stage] ? flattenParams(before.stages[stage].params) : {};
-    const st = g.stages.get(stage);
-    const b = st ? flattenParams(st.params) : {};
-    for (const key of [...new Set([...Object.keys(b), ...Object.keys(a)])]) {
-      const x = a[key];
-      const y = b[key];
-      if (x === y && !o.all) continue;
-      const d: ValueDiff = { stage, file: '', key };
-      if (x !== undefined) d.old = x;
-      if (y !== undefined) d.new = y;
-      if (typeof x === 'number' && typeof y === 'number') d.delta = y - x;
+    for (const c of diffParams(before.stages[stage]?.params ?? {}, g.stages.get(stage)?.params ?? {}, o)) {
+      const d: ValueDiff = { stage, file: '', key: c.key };
+      if (c.old !== undefined) d.old = paramScalar(c.old);
+      if (c.new !== undefined) d.new = paramScalar(c.new);
+      if (typeof c.old === 'number' && typeof c.new === 'number') d.delta = c.new - c.old;
       out.push(d);
     }
   }

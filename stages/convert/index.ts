@@ -3,7 +3,7 @@
  * single-channel index PNGs for training, with class-balance metrics and COCO
  * instance annotations (as the study needed for Detectron2). Per mask file.
  */
-import { defineStage, type Json } from '../../src/stage-api.ts';
+import { defineStage, writeFileAtomic, type Json } from '../../src/stage-api.ts';
 import { IMAGE_GLOB } from '../lib/image/io.ts';
 import { convertParams, type ConvertParams } from './params.ts';
 import type { MaskSummary } from './convert.ts';
@@ -25,12 +25,11 @@ export default defineStage<ConvertParams>({
     return { summary: summary as unknown as Json };
   },
   async reduce(ctx, items) {
-    const { writeAtomic } = await import('../lib/image/io.ts');
     const { classBalance, cocoDocument } = await import('./report.ts');
     const rows = items.filter((i) => i.summary && typeof i.summary === 'object') as unknown as { rel: string; summary: MaskSummary }[];
     const p = ctx.params;
-    await writeAtomic(ctx.path(`${p.out}/classes.json`), JSON.stringify(classBalance(p, rows), null, 2) + '\n');
-    if (p.coco) await writeAtomic(ctx.path(`${p.out}/coco.json`), JSON.stringify(cocoDocument(p, rows)) + '\n');
+    await writeFileAtomic(ctx.path(`${p.out}/classes.json`), JSON.stringify(classBalance(p, rows), null, 2) + '\n');
+    if (p.coco) await writeFileAtomic(ctx.path(`${p.out}/coco.json`), JSON.stringify(cocoDocument(p, rows)) + '\n');
   },
 });
 

@@ -5,7 +5,7 @@
  * load lazily so importing this module is cheap.
  */
 import path from 'node:path';
-import { defineStage, type Json } from '../../src/stage-api.ts';
+import { defineStage, writeFileAtomic, type Json } from '../../src/stage-api.ts';
 import { IMAGE_GLOB, splitRel } from '../lib/image/io.ts';
 import { deglareParams, type DeglareParams } from './params.ts';
 
@@ -42,7 +42,6 @@ export default defineStage<DeglareParams>({
     return { summary: summary as unknown as Json };
   },
   async reduce(ctx, items) {
-    const { writeAtomic } = await import('../lib/image/io.ts');
     const rows = items.filter((i) => i.summary && typeof i.summary === 'object') as { rel: string; summary: GlareSummary & Json }[];
     const mean = (f: (s: GlareSummary) => number) => (rows.length ? rows.reduce((a, r) => a + f(r.summary), 0) / rows.length : 0);
     const metrics = {
@@ -52,7 +51,7 @@ export default defineStage<DeglareParams>({
       maxGlareFraction: rows.reduce((a, r) => Math.max(a, r.summary.fraction), 0),
       perImage: Object.fromEntries(rows.map((r) => [r.rel, round(r.summary.fraction)])),
     };
-    await writeAtomic(ctx.path(`${ctx.params.out}/glare.json`), JSON.stringify(metrics, null, 2) + '\n');
+    await writeFileAtomic(ctx.path(`${ctx.params.out}/glare.json`), JSON.stringify(metrics, null, 2) + '\n');
   },
 });
 

@@ -5,7 +5,7 @@
  * input and output as metrics. Per image; heavy libraries load lazily.
  */
 import path from 'node:path';
-import { defineStage, type Json } from '../../src/stage-api.ts';
+import { defineStage, writeFileAtomic, type Json } from '../../src/stage-api.ts';
 import { IMAGE_GLOB, splitRel } from '../lib/image/io.ts';
 import { enhanceParams, type EnhanceParams } from './schema.ts';
 
@@ -39,7 +39,6 @@ export default defineStage<EnhanceParams>({
     return { summary: summary as unknown as Json };
   },
   async reduce(ctx, items) {
-    const { writeAtomic } = await import('../lib/image/io.ts');
     const rows = items.filter((i) => i.summary && typeof i.summary === 'object') as unknown as { rel: string; summary: QualitySummary }[];
     const mean = (f: (s: QualitySummary) => number) => (rows.length ? round(rows.reduce((a, r) => a + f(r.summary), 0) / rows.length) : 0);
     const metrics = {
@@ -51,7 +50,7 @@ export default defineStage<EnhanceParams>({
       ops: ctx.params.ops.map((o) => o.op),
       perImage: Object.fromEntries(rows.map((r) => [r.rel, r.summary.output])),
     };
-    await writeAtomic(ctx.path(`${ctx.params.out}/quality.json`), JSON.stringify(metrics, null, 2) + '\n');
+    await writeFileAtomic(ctx.path(`${ctx.params.out}/quality.json`), JSON.stringify(metrics, null, 2) + '\n');
   },
 });
 

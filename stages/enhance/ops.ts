@@ -4,7 +4,7 @@
  * (pow, Laplacian, CLAHE, erosion, box filters); per-pixel formulas that
  * OpenCV has no single call for are plain loops over the Mat's float data.
  */
-import { unreachable } from '../../src/util/result.ts';
+import { unreachable } from '../../src/stage-api.ts';
 import { clamp01, darkChannel, greyOf, guidedFilter, percentiles } from '../lib/image/float.ts';
 import type { CV, Mat } from '../lib/image/opencv.ts';
 import { MatScope } from '../lib/image/opencv.ts';

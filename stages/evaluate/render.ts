@@ -2,7 +2,7 @@
  * Pictures of predictions: class maps as palette PNGs, and overlays
  * (image | ground truth | prediction) for a look by eye.
  */
-import { writeFileAtomic } from '../../src/cache/atomic.ts';
+import { writeFileAtomic } from '../../src/stage-api.ts';
 import type { Raster } from '../lib/tf/data.ts';
 
 type RGB = [number, number, number];

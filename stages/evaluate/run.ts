@@ -6,9 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileAtomic } from '../../src/cache/atomic.ts';
-import { FailureError, failure } from '../../src/failure.ts';
-import type { StageContext } from '../../src/stage-api.ts';
+import { writeFileAtomic, FailureError, failure, type StageContext } from '../../src/stage-api.ts';
 import { selectBackend } from '../lib/tf/backend.ts';
 import { decodeLabel, decodeRGB, resolveSamples, toInput } from '../lib/tf/data.ts';
 import { loadModel } from '../lib/tf/io-handler.ts';

@@ -6,11 +6,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { entryModule } from '../../src/exec/node-entry.ts';
-import type { StageContext } from '../../src/stage-api.ts';
+import { entryModule, runPool, type StageContext } from '../../src/stage-api.ts';
 import { encodeJpeg, encodePng } from './encode.ts';
 import { assignSplits, imageName, listLine, SPLITS } from './layout.ts';
-import { runPool } from './pool.ts';
 import { contactSheet, type SheetRow } from './preview.ts';
 import { summarise, type ConditionStats, type ImageStats } from './stats.ts';
 import type { Frame } from './render.ts';

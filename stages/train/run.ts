@@ -6,9 +6,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileAtomic } from '../../src/cache/atomic.ts';
-import { FailureError, failure } from '../../src/failure.ts';
-import type { StageContext } from '../../src/stage-api.ts';
+import { writeFileAtomic, FailureError, failure, type StageContext } from '../../src/stage-api.ts';
 import { selectBackend } from '../lib/tf/backend.ts';
 import { loadCheckpoint, saveCheckpoint, type CurvePoint, type TrainState } from '../lib/tf/checkpoint.ts';
 import { augmentedCrop, batchIndices, loadSamples, resolveSamples, stepRng, type LoadedSample } from '../lib/tf/data.ts';

@@ -1,7 +1,7 @@
 /** `pipe params diff [REV] [--json]`: params in pipeline.yaml against those recorded in pipeline.lock at REV (default HEAD). */
 import type { CliIO } from '../io.ts';
 import { EXIT, writeAligned } from '../io.ts';
-import { diffParams, formatDelta, formatValue, type ValueDiff } from '../../metrics/diff.ts';
+import { diffLockParams, formatDelta, formatValue, type ValueDiff } from '../../metrics/diff.ts';
 import { formatTable } from '../../report/format-table.ts';
 import { lockAtRevisionOrReport } from '../session.ts';
 
@@ -18,7 +18,7 @@ export async function paramsDiffCommand(io: CliIO, args: string[], f: { file?: s
   const at = await lockAtRevisionOrReport(io, 'params diff', args, f.file);
   if (!at) return EXIT.usage;
   const { s, rev } = at;
-  const diffs = diffParams(at.lock, s.graph);
+  const diffs = diffLockParams(at.lock, s.graph);
   if (f.json) io.stdout.write(JSON.stringify({ rev, diffs }) + '\n');
   else if (diffs.length === 0) io.stdout.write(`no params changed since ${rev}\n`);
   else await writeAligned(io, diffs, () => paramsDiffTable(rev, diffs));

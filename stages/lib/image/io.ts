@@ -11,9 +11,9 @@
  * would pair a photo with a mask turned by 90 degrees, so stages always see
  * the displayed image (and its displayed size).
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { failure, FailureError } from '../../../src/failure.ts';
+import { failure, FailureError, writeFileAtomic } from '../../../src/stage-api.ts';
 import { BmpError, bmpSize, decodeBmp, isBmp } from './bmp.ts';
 import type { GrayImage, ImageFormat, RgbImage } from './types.ts';
 
@@ -103,19 +103,6 @@ function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.trim();
 }
 
-/** Writes `bytes` to `abs` via a temp file in the same folder and a rename. */
-export async function writeAtomic(abs: string, bytes: Uint8Array | string): Promise<void> {
-  await mkdir(path.dirname(abs), { recursive: true });
-  const tmp = `${abs}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, abs);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
-
 export interface WriteOptions {
   format: ImageFormat;
   /** JPEG quality 1-100 (default 95). */
@@ -139,7 +126,7 @@ export async function writeImage(abs: string, img: RgbImage | GrayImage, opts: W
     opts.format === 'png'
       ? await s.png({ compressionLevel: opts.compressionLevel ?? 6, adaptiveFiltering: false }).toBuffer()
       : await s.jpeg({ quality: opts.quality ?? 95, chromaSubsampling: '4:4:4' }).toBuffer();
-  await writeAtomic(abs, bytes);
+  await writeFileAtomic(abs, bytes);
 }
 
 /** Splits `sub/name.ext` into its folder (`sub` or '') and stem (`name`). */

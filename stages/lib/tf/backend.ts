@@ -15,8 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { failure, type Failure } from '../../../src/failure.ts';
-import { err, ok, unreachable, type Result } from '../../../src/util/result.ts';
+import { failure, err, ok, unreachable, type Failure, type Result } from '../../../src/stage-api.ts';
 import { atrousDepthwiseConv2d } from './atrous.ts';
 import { registerFastCpuKernels, registerWasmTrainingKernels } from '../tf-kernels/index.ts';
 

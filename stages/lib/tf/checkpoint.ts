@@ -7,7 +7,7 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileAtomic } from '../../../src/cache/atomic.ts';
+import { writeFileAtomic } from '../../../src/stage-api.ts';
 import { loadModel, saveModel } from './io-handler.ts';
 import type { SegModel } from './models/index.ts';
 import { Optimizer, SLOT_PREFIX, type OptimizerConfig } from './optimizer.ts';

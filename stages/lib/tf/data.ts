@@ -8,7 +8,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { FailureError, failure } from '../../../src/failure.ts';
+import { FailureError, failure } from '../../../src/stage-api.ts';
 import { readRgb } from '../image/io.ts';
 import { IGNORE_LABEL } from './loss.ts';
 import { Rng, mixSeed } from './rng.ts';

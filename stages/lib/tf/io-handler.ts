@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../../../src/cache/atomic.ts';
+import { writeFileAtomic } from '../../../src/stage-api.ts';
 import { buildModel, type ModelConfig, type SegModel } from './models/index.ts';
 
 const WEIGHTS = 'weights.bin';

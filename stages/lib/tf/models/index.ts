@@ -8,7 +8,7 @@ import { configProblem, type ModelConfig } from './config.ts';
 import { deeplabV3Plus } from './deeplabv3plus.ts';
 import { largeFov } from './largefov.ts';
 import { ParamStore, type Net, type StateUpdate } from './layers.ts';
-import { unreachable } from '../../../../src/util/result.ts';
+import { unreachable } from '../../../../src/stage-api.ts';
 
 export type { ModelConfig } from './config.ts';
 

@@ -1,25 +1,14 @@
 /**
- * A small worker_threads pool: each worker takes the next job as soon as it
- * posts a result, results are handled by an async callback (encoding,
- * writing) while the workers go on rendering. TypeScript entries run through
- * tsx's loader, registered inside the worker (a worker's `--import` flag is
- * not honoured on Node 20), so the pool works from any working directory and
- * from compiled JavaScript alike.
+ * A small worker_threads pool for stages (the one `synth` renders with): each
+ * worker takes the next job as soon as it posts a result, results are handled
+ * by an async callback (encoding, writing) while the workers go on working.
+ * Works from the TypeScript sources and from the bundle alike (worker-boot.ts).
  */
-import { Worker } from 'node:worker_threads';
-import { tsxApiUrl } from '../../src/exec/node-entry.ts';
-
-// Runs as CommonJS in the worker: registers tsx when asked, then loads the real entry.
-const BOOT = `
-const { workerData } = require('node:worker_threads');
-(async () => {
-  if (workerData.tsxApi) (await import(workerData.tsxApi)).register();
-  await import(workerData.entry);
-})().catch((e) => { setImmediate(() => { throw e; }); });
-`;
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from './worker-boot.ts';
 
 export interface PoolOptions<J, R> {
-  /** Worker module (.ts or .js). */
+  /** Worker module (.ts or .js), e.g. `pathToFileURL(entryModule('stages/x/worker'))`. */
   entry: URL;
   /** Passed to every worker as `workerData.data` (structured-cloned). */
   data: unknown;
@@ -53,9 +42,8 @@ export function runPool<J, R>(o: PoolOptions<J, R>): Promise<void> {
     o.signal.addEventListener('abort', onAbort, { once: true });
     if (o.jobs.length === 0) return finish();
 
-    const tsxApi = o.entry.pathname.endsWith('.ts') ? tsxApiUrl() : undefined;
     for (let i = 0; i < n; i++) {
-      const w = new Worker(BOOT, { eval: true, workerData: { entry: o.entry.href, tsxApi, data: o.data } });
+      const w = startWorker(o.entry, { data: o.data });
       workers.push(w);
       const feed = (): void => {
         if (next < o.jobs.length) w.postMessage(o.jobs[next++]);
@@ -73,7 +61,7 @@ export function runPool<J, R>(o: PoolOptions<J, R>): Promise<void> {
       });
       w.on('error', (e) => finish(e));
       w.on('exit', (code) => {
-        if (!settled && received < o.jobs.length) finish(new Error(`synth worker exited with code ${code} before finishing`));
+        if (!settled && received < o.jobs.length) finish(new Error(`worker ${o.entry.pathname} exited with code ${code} before finishing`));
       });
       feed();
     }
