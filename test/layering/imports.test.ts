@@ -47,4 +47,8 @@ describe('layering of the real sources', () => {
     expect(bad).toEqual([]);
   });
 
+  it('src/ has no import circles', () => {
+    const circles = importCircles(importGraph(tsFiles(path.join(PKG_ROOT, 'src'))));
+    expect(circles.map((c) => c.map(rel).join(' -> '))).toEqual([]);
+  });
 });
