@@ -19,6 +19,7 @@ export type FailureKind =
   | 'corrupt-cache'
   | 'exit-non-zero'
   | 'killed'
+  | 'job-failed'
   | 'stage-error'
   | 'item-errors'
   | 'missing-out'

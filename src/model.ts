@@ -45,7 +45,7 @@ export interface Resources {
 }
 
 /** Where stages run: this machine, or Slurm jobs. */
-export type ExecutorName = 'local';
+export type ExecutorName = 'local' | 'slurm';
 
 export interface StageInstance {
   /** Unique instance name, e.g. `train@dark` or `evaluate@bright-dark`. */

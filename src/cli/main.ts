@@ -17,6 +17,7 @@ Commands:
       --gpus LIST        GPU ids, e.g. 0,1 (default: nvidia-smi -L, else none; 'none' for none)
       --keep-going       run what does not depend on a failure
       --no-wait          refuse instead of waiting when another run holds the repo
+      --executor NAME    where stages run: local, or slurm (batch jobs; overrides pipeline.yaml's executor:)
   status [stage...]    every stage as up to date / stale / never run, and why
   dag                  the stage graph (--mermaid or --dot for diagrams)
   metrics              all metrics files as a table
@@ -43,6 +44,7 @@ const OPTIONS = {
   gpus: { type: 'string' },
   'keep-going': { type: 'boolean', short: 'k', default: false },
   'no-wait': { type: 'boolean', default: false },
+  executor: { type: 'string' },
   mermaid: { type: 'boolean', default: false },
   dot: { type: 'boolean', default: false },
   'keep-days': { type: 'string' },
@@ -83,6 +85,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         keepGoing: v['keep-going'],
         json: v.json,
         wait: !v['no-wait'],
+        ...(v.executor !== undefined ? { executor: v.executor } : {}),
       });
     }
     case 'status': {

@@ -17,6 +17,8 @@ export const VAR_REF = z
   .regex(/^\$\{\s*[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*\s*\}$/)
   .meta({ id: 'varRef', description: 'A ${var} reference, replaced by the value of that var' });
 
+const EXECUTOR = z.enum(['local', 'slurm']);
+
 const orVar = <T extends z.ZodType>(t: T) => z.union([t, VAR_REF]);
 
 const scalar = z.union([z.string(), z.number()]);
@@ -68,16 +70,26 @@ export const StageEntrySchema = z
       .describe('Per-item stage: each matching file of `in` is one item, cached on its own'),
     resources: z
       .strictObject({
-        cpu: orVar(z.number().int().min(0)).optional().describe('CPU slots (default 1)'),
-        gpu: orVar(z.number().int().min(0)).optional().describe('GPUs (default 0)'),
+        cpu: orVar(z.number().int().min(0)).optional().describe('CPU slots (default 1); on Slurm --cpus-per-task'),
+        gpu: orVar(z.number().int().min(0)).optional().describe('GPUs (default 0); on Slurm --gpus'),
+        mem: orVar(z.union([z.string(), z.number()])).optional().describe('Slurm --mem, e.g. 8G (a number is megabytes)'),
+        time: orVar(z.union([z.string(), z.number()])).optional().describe('Slurm --time, e.g. 2:00:00 (a number is minutes)'),
+        partition: z.string().optional().describe('Slurm --partition'),
+        account: z.string().optional().describe('Slurm --account'),
+        gres: z.string().optional().describe('Slurm --gres, e.g. gpu:a100:1 (instead of --gpus)'),
+        sbatch: z.array(z.string()).optional().describe('Extra sbatch flags, passed through, e.g. [--qos=short]'),
+        chunk: orVar(z.number().int().min(1)).optional().describe('Per-item stages on Slurm: items per array task (default 100)'),
       })
-      .optional(),
+      .optional()
+      .describe('What the stage needs: scheduler slots here, job options on a cluster (never part of the stage key)'),
+    executor: EXECUTOR.optional().describe('Where this stage runs, over the file-level executor and pipe run --executor'),
   })
   .describe('A stage: `uses:` a built-in stage or runs a `cmd:`');
 
 export const PipelineFileSchema = z
   .strictObject({
     vars: z.record(z.string(), z.unknown()).optional().describe('Values usable as ${name} / ${name.sub} below'),
+    executor: EXECUTOR.optional().describe('Where stages run by default: local (this machine) or slurm (batch jobs); pipe run --executor overrides it'),
     stages: z.record(z.string().regex(STAGE_KEY_RE), StageEntrySchema).describe('The stages, by name'),
   })
   .describe('pipe pipeline definition');

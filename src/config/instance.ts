@@ -177,6 +177,7 @@ export function buildInstance(
   if (builtin) inst.uses = builtin.name;
   else inst.cmd = late.cmd as string;
   if (map) inst.map = map;
+  if (entry.executor === 'local' || entry.executor === 'slurm') inst.executor = entry.executor;
   return ok(inst);
 }
 
@@ -259,12 +260,25 @@ function mergeResources(
   const fromStage = builtin?.resources?.(params) ?? {};
   if (fromStage.cpu !== undefined) res.cpu = fromStage.cpu;
   if (fromStage.gpu !== undefined) res.gpu = fromStage.gpu;
-  for (const k of ['cpu', 'gpu'] as const) {
+  const bad = (k: string, what: string) => failures.push(failure('schema', `Stage '${name}': resources ${k} must be ${what}.`, { span: src.spanAt([...base, 'resources', k]), stage: name }));
+  for (const k of ['cpu', 'gpu', 'chunk'] as const) {
     const v = user?.[k];
     if (v === undefined) continue;
-    if (typeof v === 'number') res[k] = v;
-    else failures.push(failure('schema', `Stage '${name}': resources ${k} must be a whole number.`, { span: src.spanAt([...base, 'resources', k]), stage: name }));
+    if (typeof v === 'number' && Number.isInteger(v) && v >= (k === 'chunk' ? 1 : 0)) res[k] = v;
+    else bad(k, k === 'chunk' ? 'a whole number of at least 1' : 'a whole number');
   }
+  // Slurm reads a bare number as megabytes (--mem) or minutes (--time), as here.
+  for (const k of ['mem', 'time'] as const) {
+    const v = user?.[k];
+    if (v === undefined) continue;
+    if (typeof v === 'number' || (typeof v === 'string' && v.trim() !== '')) res[k] = String(v).trim();
+    else bad(k, k === 'mem' ? 'a size such as 8G' : 'a duration such as 2:00:00');
+  }
+  for (const k of ['partition', 'account', 'gres'] as const) {
+    const v = user?.[k];
+    if (typeof v === 'string' && v.trim() !== '') res[k] = v.trim();
+  }
+  if (Array.isArray(user?.sbatch)) res.sbatch = (user.sbatch as unknown[]).map(String);
   return res;
 }
 

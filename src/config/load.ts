@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { failure, type Failure } from '../failure.ts';
-import type { Pipeline, StageInstance } from '../model.ts';
+import type { ExecutorName, Pipeline, StageInstance } from '../model.ts';
 import { err, ok, type Result } from '../util/result.ts';
 import { expandEntry } from './expand.ts';
 import { PipelineFileSchema, STAGE_KEY_RE, STAGE_KEYS, TOP_KEYS } from './file-schema.ts';
@@ -57,7 +57,7 @@ export function parsePipelineText(text: string, file: string, builtins: BuiltinL
     const top = raw as Record<string, unknown>;
     if (typeof top !== 'object' || Array.isArray(top) || !isRecord(top.stages)) return err(failures);
   }
-  const file0 = raw as { vars?: unknown; stages: Record<string, unknown> };
+  const file0 = raw as { vars?: unknown; executor?: ExecutorName; stages: Record<string, unknown> };
   const varsRaw = isRecord(file0.vars) ? file0.vars : {};
   const vars = varsScope(varsRaw, src);
 
@@ -104,7 +104,7 @@ export function parsePipelineText(text: string, file: string, builtins: BuiltinL
   }
 
   if (failures.length) return err(dedupe(failures));
-  return ok({ root: path.dirname(file), file, vars: resolvedVars, stages });
+  return ok({ root: path.dirname(file), file, vars: resolvedVars, stages, ...(file0.executor ? { executor: file0.executor } : {}) });
 }
 
 /** Reads and parses the pipeline file at `file` (absolute path). */

@@ -57,6 +57,18 @@ export interface StageJob {
 export interface Executor {
   /** Shown in the UI as where the stage runs. */
   readonly name: string;
+  /**
+   * Its jobs may outlive the runner (a cluster job): the runner then keeps a
+   * built-in stage's temp outputs in the stage key's job folder instead of
+   * this run's temp folder, so a later run can still commit them.
+   */
+  readonly detached?: boolean;
+  /**
+   * Whether a job an earlier runner started for this stage key still runs or
+   * finished uncommitted: `run` will then wait for it or take its result, and
+   * the runner must leave the stage's outputs alone (a command writes them in place).
+   */
+  resumable?(jobDir: string): Promise<boolean>;
   run(job: StageJob): Promise<Result<void, Failure>>;
 }
 
@@ -108,6 +120,12 @@ export interface ItemRun {
 
 export interface ItemExecutor {
   readonly name: string;
+  /**
+   * Its jobs may outlive the runner: item folders then go in the stage key's
+   * job folder (named by item key) rather than this run's temp folder, which
+   * the next run clears while those jobs may still write.
+   */
+  readonly detached?: boolean;
   /** Prepares (and may warm up) the executor for a stage's items; called before the cached items are placed. */
   open(spec: ItemsSpec): ItemRun;
 }

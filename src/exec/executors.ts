@@ -8,12 +8,13 @@ import { childExecutor } from './child-stage.ts';
 import { inProcessExecutor } from './in-process.ts';
 import { itemPoolExecutor } from './item-pool.ts';
 import { shellItemsExecutor } from './shell-items.ts';
+import { slurmExecutor, slurmItemsExecutor } from './slurm.ts';
 
 import type { ExecutorName } from '../model.ts';
 
 export type { ExecutorName };
 /** Values of pipeline.yaml `executor:` and `pipe run --executor`. */
-export const EXECUTOR_NAMES: readonly ExecutorName[] = ['local'];
+export const EXECUTOR_NAMES: readonly ExecutorName[] = ['local', 'slurm'];
 
 /** What decides the local executor of a whole stage. */
 export interface WholeWork {
@@ -26,6 +27,8 @@ export function stageExecutor(where: ExecutorName, w: WholeWork): Executor {
   switch (where) {
     case 'local':
       return w.cmd ? shellExecutor : w.ownProcess ? childExecutor : inProcessExecutor;
+    case 'slurm':
+      return slurmExecutor;
   }
 }
 
@@ -33,5 +36,7 @@ export function itemExecutor(where: ExecutorName, cmd: boolean): ItemExecutor {
   switch (where) {
     case 'local':
       return cmd ? shellItemsExecutor : itemPoolExecutor;
+    case 'slurm':
+      return slurmItemsExecutor;
   }
 }

@@ -3,14 +3,13 @@
  * then processes items one at a time as the pool sends them. A throwing item
  * is reported as that item's failure and the worker carries on.
  */
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
-import { failure, isFailureError, toFailure } from '../failure.ts';
-import type { ItemContext, PerItemStage, Stage } from '../stage-api.ts';
-import { err, ok } from '../util/result.ts';
+import { failure } from '../failure.ts';
+import type { PerItemStage, Stage } from '../stage-api.ts';
+import { err } from '../util/result.ts';
 import type { ItemInit, PoolRequest, WorkerReply } from './item-protocol.ts';
-import { normaliseRel } from './stage-init.ts';
+import { runItem } from './item-run.ts';
 
 const { modulePath } = workerData as { modulePath: string };
 
@@ -26,32 +25,12 @@ function post(m: WorkerReply): void {
 }
 
 async function processOne(id: number, item: ItemInit): Promise<void> {
-  const ctx: ItemContext<unknown> = {
-    stage: item.stage,
-    params: item.params,
-    root: item.root,
-    input: item.input,
-    rel: item.rel,
-    outDir: item.outDir,
-    path: (rel) => (path.isAbsolute(rel) ? rel : path.join(item.root, normaliseRel(rel))),
-    log: (line) => post({ type: 'log', id, line }),
-  };
+  const result = await runItem(loaded, item, (line) => post({ type: 'log', id, line }));
   try {
-    const stage = await loaded;
-    const value = await stage.processItem(ctx);
-    try {
-      post({ type: 'result', id, result: ok(value ?? {}) });
-    } catch (e) {
-      // A summary that cannot be cloned (functions, class instances) is the stage's bug, reported on this item.
-      post({ type: 'result', id, result: err(failure('stage-error', `stage ${item.stage}: ${item.rel}: item summary is not plain JSON (${(e as Error).message})`, { stage: item.stage, file: item.input })) });
-    }
+    post({ type: 'result', id, result });
   } catch (e) {
-    const base = isFailureError(e) ? e.failure : toFailure(e, item.stage);
-    const f =
-      isFailureError(e)
-        ? { ...base, stage: base.stage ?? item.stage, file: base.file ?? item.input }
-        : failure('stage-error', `stage ${item.stage}: ${item.rel}: ${base.message}`, { stage: item.stage, file: item.input, stderrTail: base.stderrTail });
-    post({ type: 'result', id, result: err(f) });
+    // A summary that cannot be cloned (functions, class instances) is the stage's bug, reported on this item.
+    post({ type: 'result', id, result: err(failure('stage-error', `stage ${item.stage}: ${item.rel}: item summary is not plain JSON (${(e as Error).message})`, { stage: item.stage, file: item.input })) });
   }
 }
 

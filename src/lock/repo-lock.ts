@@ -9,10 +9,17 @@
  * A lock whose pid is dead on this host is taken over: the taker renames it to
  * a private name (only one taker's rename can succeed) and checks that what it
  * moved is the stale lock it inspected before deleting it.
+ *
+ * Across hosts (the repo on a shared filesystem, runners on several login
+ * nodes) a pid means nothing, so the holder renews a lease: it touches the
+ * lock file every HEARTBEAT_MS. A lock from another host is stale when its
+ * mtime has not moved for LEASE_MS as measured by the waiter's own clock (so
+ * clocks that disagree between hosts do not matter), or at once when its mtime
+ * is older than LEASE_MS plus a generous allowance for clock skew.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { failure, type Failure } from '../failure.ts';
@@ -20,6 +27,12 @@ import { err, ok, type Result } from '../util/result.ts';
 
 export const LOCK_FILE = 'run.lock';
 const POLL_MS = 200;
+/** How often a holder renews its lease (touches the lock file). */
+export const HEARTBEAT_MS = 10_000;
+/** A lock from another host whose lease was not renewed for this long is stale. */
+export const LEASE_MS = 60_000;
+/** Clock skew between hosts tolerated when judging a lease at first sight. */
+const SKEW_MS = 5 * 60_000;
 
 export interface LockInfo {
   pid: number;
@@ -32,6 +45,10 @@ export interface LockInfo {
 }
 
 export interface RepoLockOptions {
+  /** Test hooks: this host's name (default os.hostname()) and the lease length. */
+  hostname?: string;
+  leaseMs?: number;
+  heartbeatMs?: number;
   /** Wait (poll) for a live holder to finish instead of failing with 'busy'. */
   wait: boolean;
   /** Give up waiting after this long ('busy'); default: wait forever. */
@@ -135,7 +152,7 @@ async function takeOver(file: string, staleRaw: string): Promise<void> {
 
 function busy(file: string, holder: LockInfo | undefined, waited: boolean): Failure {
   const who = holder
-    ? `pid ${holder.pid}${holder.hostname !== os.hostname() ? ` on ${holder.hostname}` : ''}, started ${holder.startedAt}${holder.command ? `: ${holder.command}` : ''}`
+    ? `pid ${holder.pid}${holder.hostname !== os.hostname() ? ` on ${holder.hostname} (taken over if its lease is not renewed for ${LEASE_MS / 1000} s)` : ''}, started ${holder.startedAt}${holder.command ? `: ${holder.command}` : ''}`
     : 'a process that is still writing the lock file';
   return failure('busy', `another pipe run holds ${file} (${who})${waited ? ' and did not finish in time' : ''}`, {
     file,
@@ -152,9 +169,11 @@ function busy(file: string, holder: LockInfo | undefined, waited: boolean): Fail
  */
 export async function acquireRepoLock(pipeDir: string, o: RepoLockOptions): Promise<Result<{ release(): Promise<void> }, Failure>> {
   const file = path.join(pipeDir, LOCK_FILE);
+  const host = o.hostname ?? os.hostname();
+  const leaseMs = o.leaseMs ?? LEASE_MS;
   const info: LockInfo = {
     pid: process.pid,
-    hostname: os.hostname(),
+    hostname: host,
     startedAt: new Date().toISOString(),
     command: process.argv.slice(1).join(' '),
     token: randomBytes(8).toString('hex'),
@@ -166,13 +185,21 @@ export async function acquireRepoLock(pipeDir: string, o: RepoLockOptions): Prom
   // An unreadable lock (being written by a non-linking taker, or garbage) is
   // only declared stale after it stayed the same for this long.
   let unreadableSince: { raw: string; at: number } | undefined;
+  // A foreign holder's lease as we saw it: its mtime, and when (our clock) we first saw that mtime.
+  let lease: { raw: string; mtimeMs: number; seenAt: number } | undefined;
 
   try {
     await mkdir(pipeDir, { recursive: true });
     for (;;) {
       if (await createExclusive(file, content)) {
+        const beat = setInterval(() => {
+          const t = new Date();
+          utimes(file, t, t).catch(() => {});
+        }, o.heartbeatMs ?? HEARTBEAT_MS);
+        beat.unref();
         return ok({
           release: async () => {
+            clearInterval(beat);
             const now = await readLock(file).catch(() => undefined);
             if (now?.info?.token === info.token) await unlink(file).catch(() => {});
           },
@@ -183,7 +210,13 @@ export async function acquireRepoLock(pipeDir: string, o: RepoLockOptions): Prom
       const holder = held.info;
       let stale = false;
       if (holder) {
-        stale = holder.hostname === os.hostname() && !holderAlive(holder);
+        if (holder.hostname === host) stale = !holderAlive(holder);
+        else {
+          const mtimeMs = (await stat(file).catch(() => undefined))?.mtimeMs;
+          if (mtimeMs === undefined) continue;
+          if (!lease || lease.raw !== held.raw || lease.mtimeMs !== mtimeMs) lease = { raw: held.raw, mtimeMs, seenAt: Date.now() };
+          stale = Date.now() - lease.seenAt > leaseMs || Date.now() - mtimeMs > leaseMs + SKEW_MS;
+        }
       } else if (unreadableSince?.raw === held.raw) {
         stale = Date.now() - unreadableSince.at > 5000;
       } else {

@@ -18,7 +18,7 @@ import type { PathHash } from '../hash/tree.ts';
 import { StatCache } from '../hash/stat-cache.ts';
 import { trackedOuts } from '../plan/outputs.ts';
 import type { StageInit } from '../exec/stage-init.ts';
-import { stageEnv, type Grant, type LogSink, type StageJob, type StageWork } from '../exec/executor.ts';
+import { stageEnv, type Executor, type Grant, type LogSink, type StageJob, type StageWork } from '../exec/executor.ts';
 import { itemExecutor, stageExecutor, type ExecutorName } from '../exec/executors.ts';
 import type { ExecEnv } from './exec-env.ts';
 import { commitInPlaceOuts, commitTempOuts, lockEntryFor, saveRunRecord } from './commit.ts';
@@ -104,6 +104,7 @@ export async function executeStage(s: Session, a: StageAssessment, grant: Grant,
   await saveRunRecord(s, a, result.value, durationMs);
   // Checkpoints are only for resuming this key; a finished run needs none.
   await rm(env.ws.workDir(stage.name, a.key), { recursive: true, force: true });
+  await rm(env.ws.jobDir(stage.name, a.key), { recursive: true, force: true });
   env.emit({ type: 'stage-finished', time: now(), stage: stage.name, durationMs });
   return ok({ entry: lockEntryFor(a, result.value, durationMs, new Date(started)), how: 'ran' });
 }
@@ -111,6 +112,19 @@ export async function executeStage(s: Session, a: StageAssessment, grant: Grant,
 /** Where a stage runs: its own `executor:`, else `pipe run --executor`, else the file's `executor:`, else here. */
 export function executorOf(s: Session, a: StageAssessment, env: ExecEnv): ExecutorName {
   return a.stage.executor ?? env.executor ?? s.graph.pipeline.executor ?? 'local';
+}
+
+/**
+ * Temp outputs of a stage run by a detached executor: in the stage key's job
+ * folder, kept if a job of an earlier runner may still write there or left a
+ * result, else emptied.
+ */
+async function keyedTemp(s: Session, a: StageAssessment, env: ExecEnv): Promise<string> {
+  const jobDir = env.ws.jobDir(a.stage.name, a.key);
+  const tmp = path.join(jobDir, 'tmp');
+  if (!(await wholeExecutor(s, a, env).resumable?.(jobDir))) await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  return tmp;
 }
 
 function executorName(s: Session, a: StageAssessment, env: ExecEnv): string {
@@ -145,11 +159,15 @@ function runOn(s: Session, a: StageAssessment, grant: Grant, env: ExecEnv, work:
     cwd: work.kind === 'cmd' ? path.join(s.root, st.wdir) : s.root,
     grant,
     resources: st.resources,
-    jobDir: path.join(env.ws.workDir(st.name, a.key), 'job'),
+    jobDir: env.ws.jobDir(st.name, a.key),
     log: logSink(a, env),
     signal: env.signal,
   };
-  return stageExecutor(executorOf(s, a, env), { cmd: work.kind === 'cmd', ownProcess: ownProcess(s, a) }).run(job);
+  return wholeExecutor(s, a, env).run(job);
+}
+
+function wholeExecutor(s: Session, a: StageAssessment, env: ExecEnv): Executor {
+  return stageExecutor(executorOf(s, a, env), { cmd: a.stage.kind === 'cmd', ownProcess: ownProcess(s, a) });
 }
 
 async function runCmdStage(s: Session, a: StageAssessment, grant: Grant, env: ExecEnv): Promise<Result<Record<string, PathHash>, Failure>> {
@@ -157,7 +175,9 @@ async function runCmdStage(s: Session, a: StageAssessment, grant: Grant, env: Ex
   // Keep what the command will overwrite: store previous outputs, then clear
   // them so the command starts clean and a forgotten output is noticed.
   const previous: { abs: string; h: PathHash }[] = [];
-  for (const t of trackedOuts(stage)) {
+  // Unless a cluster job of an earlier runner is still writing them.
+  const resuming = (await wholeExecutor(s, a, env).resumable?.(env.ws.jobDir(stage.name, a.key))) ?? false;
+  for (const t of resuming ? [] : trackedOuts(stage)) {
     const abs = path.join(s.root, t.path);
     const h = a.outs[t.path];
     if (!h || !t.cache) continue;
@@ -183,7 +203,7 @@ async function runCmdStage(s: Session, a: StageAssessment, grant: Grant, env: Ex
 
 async function runBuiltinOrMapped(s: Session, a: StageAssessment, grant: Grant, env: ExecEnv): Promise<Result<Record<string, PathHash>, Failure>> {
   const stage = a.stage;
-  const tmp = await env.ws.stageTemp(stage.name);
+  const tmp = stage.map || !wholeExecutor(s, a, env).detached ? await env.ws.stageTemp(stage.name) : await keyedTemp(s, a, env);
   const redirects = trackedOuts(stage).map((t, i) => ({ rel: t.path, abs: path.join(tmp, `out${i}`) }));
   const workDir = env.ws.workDir(stage.name, a.key);
   await mkdir(workDir, { recursive: true });

@@ -17,15 +17,14 @@ import type { Json, ItemResult, PerItemStage } from '../stage-api.ts';
 import type { Session } from './session.ts';
 import type { StageAssessment } from '../plan/assess.ts';
 import type { ManifestEntry } from '../hash/tree.ts';
-import { hashPath } from '../hash/tree.ts';
 import { StatCache } from '../hash/stat-cache.ts';
-import type { ItemRecord } from '../cache/records.ts';
 import { ItemIndex } from './item-index.ts';
 import { itemKey } from '../plan/fingerprint.ts';
 import type { StageInit } from '../exec/stage-init.ts';
 import { makeStageContext } from '../exec/stage-init.ts';
 import { stageEnv, type Grant, type ItemDone, type ItemExecutor, type ItemRun, type ItemTask } from '../exec/executor.ts';
 import { itemCommand, itemOutPath } from '../exec/shell-items.ts';
+import { recordItem } from '../exec/record-item.ts';
 import type { ExecEnv } from './exec-env.ts';
 
 interface Item {
@@ -140,7 +139,7 @@ export async function runPerItem(
     grant,
     resources: stage.resources,
     cacheDir: s.store.dir,
-    jobDir: path.join(env.ws.workDir(stage.name, a.key), 'job'),
+    jobDir: env.ws.jobDir(stage.name, a.key),
     log: (rel, stream, line) => env.emit({ type: 'stage-log', time: Date.now(), stage: stage.name, stream, line: rel ? `${rel}: ${line}` : line }),
   });
   try {
@@ -197,11 +196,8 @@ async function runItems(
   const scratchStat = await StatCache.load(path.join(o.tmp, 'no-stat-cache.json'));
 
   const finishItem = async (it: Item, scratch: string, result: ItemResult): Promise<Result<void, Failure>> => {
-    const h = await hashPath(scratch, { statCache: scratchStat });
-    const files: ManifestEntry[] = h && h.kind === 'dir' ? h.manifest : [];
-    if (h) await s.store.storePath(scratch, h);
-    const rec: ItemRecord = { files, ...(result.summary !== undefined ? { summary: result.summary } : {}), createdAt: new Date().toISOString() };
-    await s.store.putItem(it.key as never, rec);
+    const rec = await recordItem(s.store, it.key, scratch, result, scratchStat);
+    const files = rec.files;
     index.add(it.key, rec);
     it.summary = result.summary;
     const moved = await moveTree(scratch, mapOut.abs, it.rel);
@@ -214,8 +210,9 @@ async function runItems(
     if (!env.keepGoing) itemAbort.abort();
   };
 
+  const itemsDir = o.executor.detached ? path.join(env.ws.jobDir(stage.name, a.key), 'items') : path.join(o.tmp, 'items');
   const tasks: ItemTask[] = todo.map((it, i) => {
-    const outDir = path.join(o.tmp, 'items', String(i));
+    const outDir = path.join(itemsDir, o.executor.detached ? it.key : String(i));
     const t: ItemTask = { rel: it.rel, input: it.input, key: it.key, outDir };
     if (stage.kind === 'cmd') t.cmd = itemCommand(stage.cmd!, { input: it.input, out: itemOutPath(outDir, it.rel), outdir: outDir, rel: it.rel });
     return t;
@@ -248,7 +245,7 @@ async function runItems(
     failures.push(toFailure(e, stage.name));
   } finally {
     env.signal.removeEventListener('abort', onOuterAbort);
-    await rm(path.join(o.tmp, 'items'), { recursive: true, force: true });
+    if (!o.executor.detached) await rm(itemsDir, { recursive: true, force: true });
     // Also after failures: the items that did finish are found in one read next time.
     // Only a shortcut (the cache holds every record), so failing to write it is no failure.
     await index.save(stage.name).catch(() => {});

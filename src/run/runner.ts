@@ -15,6 +15,7 @@ import { writeLock, serializeLock, type LockEntry, type LockFile } from '../lock
 import { RunWorkspace } from './workspace.ts';
 import { executeStage } from './execute-stage.ts';
 import { trackedOuts } from '../plan/outputs.ts';
+import type { ExecutorName } from '../model.ts';
 
 export interface RunOptions {
   /** Stage names to run (with their upstream); all when empty. */
@@ -29,6 +30,8 @@ export interface RunOptions {
   wait: boolean;
   reporter: Reporter;
   signal: AbortSignal;
+  /** Where stages without their own `executor:` run (over pipeline.yaml's default). */
+  executor?: ExecutorName;
 }
 
 export interface RunResult {
@@ -96,7 +99,7 @@ export async function runPipeline(s: Session, o: RunOptions): Promise<RunResult>
           const upstreamChanged = (s.graph.upstream.get(name) ?? []).filter((u) => changed.has(u));
           const t = Date.now();
           const a = await assessStage(s, stage, { force: o.forced.has(name), upstreamChanged, planning: false });
-          const outcome = a.ok ? await executeStage(s, a.value, grant, { signal: o.signal, emit, keepGoing: o.keepGoing, ws, hasGpus: o.gpus.length > 0 }) : a;
+          const outcome = a.ok ? await executeStage(s, a.value, grant, { signal: o.signal, emit, keepGoing: o.keepGoing, ws, hasGpus: o.gpus.length > 0, ...(o.executor ? { executor: o.executor } : {}) }) : a;
           // Unless it was found up to date (nothing written), this stage's outputs may have been rewritten.
           if (!(outcome.ok && outcome.value.how === 'up-to-date')) for (const t of trackedOuts(stage)) s.hashes.invalidate(t.path);
           if (!outcome.ok) {

@@ -48,6 +48,15 @@ export class RunWorkspace {
     return path.join(this.pipeDir, 'work', safeName(stage), key);
   }
 
+  /**
+   * Folder of a stage key's cluster job (script, log, result, and a built-in
+   * stage's temp outputs): keyed, and outside tmp/, so a run after a killed
+   * runner finds the job and what it wrote. Removed once the stage is committed.
+   */
+  jobDir(stage: string, key: string): string {
+    return path.join(this.pipeDir, 'jobs', safeName(stage), key);
+  }
+
   async dispose(): Promise<void> {
     await rm(this.tmpRoot, { recursive: true, force: true });
   }

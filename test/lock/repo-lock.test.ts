@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -126,11 +126,37 @@ describe('acquireRepoLock', () => {
     if (r.ok) await r.value.release();
   });
 
-  it('a lock from another host is never taken over', async () => {
+  it('a lock from another host with a fresh lease is not taken over, whatever its pid', async () => {
     await writeForeignLock(await deadPid(), 'some-other-host');
     const r = await acquireRepoLock(pipeDir, { wait: false });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.message).toContain('some-other-host');
+  });
+
+  it('a lock from another host whose lease is not renewed is taken over; a renewed one is not', async () => {
+    // The other host's runner, with a short lease: it renews (touches the lock) while it lives.
+    const holder = await acquireRepoLock(pipeDir, { wait: false, hostname: 'login1', heartbeatMs: 50 });
+    if (!holder.ok) throw new Error('setup');
+    const blocked = await acquireRepoLock(pipeDir, { wait: true, timeoutMs: 600, leaseMs: 300 });
+    expect(blocked.ok).toBe(false); // renewed every 50 ms: never stale
+    await holder.value.release();
+
+    // A runner on login1 that died: its lock stays, its mtime stops moving.
+    await writeForeignLock(process.pid, 'login1');
+    const t0 = Date.now();
+    const taken = await acquireRepoLock(pipeDir, { wait: true, timeoutMs: 5000, leaseMs: 300 });
+    expect(taken.ok).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    if (taken.ok) await taken.value.release();
+  });
+
+  it('a lock from another host last renewed long ago is stale at once', async () => {
+    await writeForeignLock(process.pid, 'login1');
+    const old = new Date(Date.now() - 60 * 60_000);
+    await utimes(path.join(pipeDir, LOCK_FILE), old, old);
+    const r = await acquireRepoLock(pipeDir, { wait: false, leaseMs: 1000 });
+    expect(r.ok).toBe(true);
+    if (r.ok) await r.value.release();
   });
 
   it('release does not delete a lock that is no longer ours', async () => {

@@ -1,10 +1,11 @@
-/** `pipe run [stage...] [--force] [--dry-run] [--jobs N] [--gpus LIST] [--keep-going] [--json] [--no-wait]` */
+/** `pipe run [stage...] [--force] [--dry-run] [--jobs N] [--gpus LIST] [--keep-going] [--json] [--no-wait] [--executor NAME]` */
 import os from 'node:os';
 import type { CliIO } from '../io.ts';
 import { EXIT, readSource } from '../io.ts';
 import { printFailures } from '../errors.ts';
 import { selectStages } from '../../graph.ts';
 import { detectGpus } from '../../exec/gpus.ts';
+import { EXECUTOR_NAMES, type ExecutorName } from '../../exec/executors.ts';
 import { runPipeline } from '../../run/runner.ts';
 import { createReporter } from '../../report/create.ts';
 import { writeLastRun } from '../../report-html/last-run.ts';
@@ -19,6 +20,7 @@ export interface RunFlags {
   keepGoing: boolean;
   json: boolean;
   wait: boolean;
+  executor?: string;
 }
 
 export async function runCommand(io: CliIO, targets: string[], f: RunFlags): Promise<number> {
@@ -34,6 +36,10 @@ export async function runCommand(io: CliIO, targets: string[], f: RunFlags): Pro
   const jobs = f.jobs === undefined ? os.availableParallelism() : Number(f.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) {
     printFailures(io, [{ kind: 'usage', message: `--jobs must be a whole number of at least 1, not '${f.jobs}'` }]);
+    return EXIT.usage;
+  }
+  if (f.executor !== undefined && !(EXECUTOR_NAMES as readonly string[]).includes(f.executor)) {
+    printFailures(io, [{ kind: 'usage', message: `--executor must be one of ${EXECUTOR_NAMES.join(', ')}, not '${f.executor}'` }]);
     return EXIT.usage;
   }
   // nvidia-smi costs a process start; a pipeline with no GPU stage never asks it.
@@ -61,6 +67,7 @@ export async function runCommand(io: CliIO, targets: string[], f: RunFlags): Pro
       gpus,
       keepGoing: f.keepGoing,
       wait: f.wait,
+      ...(f.executor !== undefined ? { executor: f.executor as ExecutorName } : {}),
       reporter,
       signal: abort.signal,
     });
