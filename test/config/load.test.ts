@@ -241,3 +241,37 @@ describe('loadPipeline', () => {
     expect(r.error[0]!.hint).toBeTruthy();
   });
 });
+
+describe('executor and cluster resources', () => {
+  it('reads the file-level executor:, a stage override, and job options (never part of the stage key)', () => {
+    const p = parse(`
+executor: slurm
+vars:
+  hours: "2:00:00"
+stages:
+  here:
+    cmd: a
+    executor: local
+  there:
+    cmd: b
+    resources: { cpu: 4, gpu: 1, mem: 16G, time: \${hours}, partition: gpu, account: lab, gres: "gpu:a100:1", sbatch: [--qos=short], chunk: 50 }
+  minutes:
+    cmd: c
+    resources: { mem: 500, time: 30 }
+`);
+    expect(p.executor).toBe('slurm');
+    expect(stage(p, 'here').executor).toBe('local');
+    expect(stage(p, 'there').executor).toBeUndefined();
+    expect(stage(p, 'there').resources).toEqual({ cpu: 4, gpu: 1, mem: '16G', time: '2:00:00', partition: 'gpu', account: 'lab', gres: 'gpu:a100:1', sbatch: ['--qos=short'], chunk: 50 });
+    expect(stage(p, 'minutes').resources).toEqual({ cpu: 1, gpu: 0, mem: '500', time: '30' });
+  });
+
+  it('refuses an unknown executor and a chunk below 1, pointing at them', () => {
+    const r = parsePipelineText('executor: cluster\nstages:\n  a:\n    cmd: x\n    resources: { chunk: 0 }\n', FILE, fakeBuiltins());
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const text = r.error.map((f) => `${f.message} @${f.span?.line}`).join('\n');
+    expect(text).toMatch(/executor.*@1/);
+    expect(text).toMatch(/chunk.*@5/);
+  });
+});
