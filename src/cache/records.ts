@@ -5,6 +5,7 @@
  * wrong result).
  */
 import { isDigest, type Digest } from '../hash/digest.ts';
+import { isSafeRelative } from '../util/inside-repo.ts';
 import type { ManifestEntry } from '../hash/tree.ts';
 
 /** How a stored output is described in a run record. */
@@ -62,7 +63,8 @@ function manifestEntries(v: unknown): ManifestEntry[] | null {
   for (const e of v) {
     // Accepts the compact tuple form and the object form (item records use the latter).
     const [p, h, s] = Array.isArray(e) ? e : isObj(e) ? [e.path, e.hash, e.size] : [];
-    if (typeof p !== 'string' || !p || !isDigest(h) || !isSize(s)) return null;
+    // A path with `..` (or absolute) would be written outside the folder on restore: the record is damaged.
+    if (typeof p !== 'string' || !isSafeRelative(p) || !isDigest(h) || !isSize(s)) return null;
     out.push({ path: p, hash: h, size: s });
   }
   return out;

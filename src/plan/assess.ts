@@ -3,7 +3,9 @@
  * cache, or run it — and why, by comparing its current key, deps, params,
  * code and outputs with its lock entry and the run cache.
  */
+import path from 'node:path';
 import type { StageInstance } from '../model.ts';
+import { resolveInsideRepo } from '../util/inside-repo.ts';
 import type { Reason, StageAction } from '../events.ts';
 import type { Failure } from '../failure.ts';
 import type { Result } from '../util/result.ts';
@@ -104,6 +106,11 @@ export async function assessStage(
   stage: StageInstance,
   o: AssessOptions,
 ): Promise<Result<StageAssessment, Failure>> {
+  // An out reached through a symlinked folder that leaves the repo is refused before anything runs or is restored.
+  for (const t of trackedOuts(stage)) {
+    const inside = resolveInsideRepo(s.root, t.path, path.basename(s.pipelineFile));
+    if (!inside.ok) return err({ ...inside.error, stage: stage.name, span: stage.span });
+  }
   const code = await codeHashFor(stage, s.builtins, s.root, s.statCache);
   const { deps, missing } = await hashDeps(s, stage);
   if (missing.length && !o.planning) {

@@ -37,13 +37,12 @@ async function restoreFromCache(s: Session, a: StageAssessment): Promise<Result<
   const outs: Record<string, PathHash> = {};
   for (const t of trackedOuts(a.stage)) {
     const r = rec.outs[t.path]!;
-    const abs = path.join(s.root, t.path);
     const current = a.outs[t.path];
     if (current?.hash === r.hash) {
       outs[t.path] = current;
       continue;
     }
-    const restored = await restoreOutput(s, r, abs, t.path);
+    const restored = await restoreOutput(s, r, t.path, path.basename(s.pipelineFile));
     if (!restored.ok) return err({ ...restored.error, stage: a.stage.name });
     outs[t.path] = restored.value;
   }

@@ -6,6 +6,7 @@ import type { Session } from './session.ts';
 import type { PathHash } from '../hash/tree.ts';
 import type { Digest } from '../hash/digest.ts';
 import { rememberHashes } from './commit.ts';
+import { resolveInsideRepo } from '../util/inside-repo.ts';
 
 export interface RecordedOut {
   kind: 'file' | 'dir';
@@ -14,11 +15,16 @@ export interface RecordedOut {
 }
 
 /**
- * Restores `r` at `abs` and returns its hash. restorePath verifies every
+ * Restores `r` at repo-relative `rel` (refused when it would leave the repo;
+ * `source` names the file the path came from) and returns its hash. restorePath verifies every
  * object it copies, so the hash is known: the files are not read again, and
  * the stat cache learns them for the next command.
  */
-export async function restoreOutput(s: Session, r: RecordedOut, abs: string, label: string): Promise<Result<PathHash, Failure>> {
+export async function restoreOutput(s: Session, r: RecordedOut, rel: string, source: string): Promise<Result<PathHash, Failure>> {
+  const inside = resolveInsideRepo(s.root, rel, source);
+  if (!inside.ok) return inside;
+  const abs = inside.value;
+  const label = rel;
   const restored = await s.store.restorePath(r, abs);
   if (!restored.ok) return restored;
   const manifest = r.kind === 'dir' ? await s.store.loadManifest(r.hash) : null;
