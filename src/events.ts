@@ -48,6 +48,9 @@ export interface RunSummary {
   durationMs: number;
 }
 
+/** `pipe push` uploads, `pipe pull` (and `pipe run --pull`) downloads. */
+export type TransferDirection = 'push' | 'pull';
+
 export type PipeEvent =
   | { type: 'run-planned'; time: number; stages: PlannedStage[]; jobs: number; gpus: string[]; dryRun: boolean }
   | { type: 'stage-started'; time: number; stage: string; reasons: Reason[]; executor: string; gpu?: string; expectedMs?: number }
@@ -60,6 +63,20 @@ export type PipeEvent =
   | { type: 'stage-failed'; time: number; stage: string; failure: Failure; durationMs: number }
   | { type: 'stage-not-run'; time: number; stage: string; because: string }
   | { type: 'warning'; time: number; message: string; stage?: string }
+  /** A push or pull starts moving `objects` files (`bytes` in all); `present` were already there. */
+  | { type: 'transfer-started'; time: number; remote: string; direction: TransferDirection; objects: number; bytes: number; present: number }
+  | {
+      type: 'transfer-progress';
+      time: number;
+      remote: string;
+      direction: TransferDirection;
+      objects: number;
+      bytes: number;
+      totalObjects: number;
+      totalBytes: number;
+      bytesPerSecond: number;
+    }
+  | { type: 'transfer-finished'; time: number; remote: string; direction: TransferDirection; objects: number; bytes: number; durationMs: number }
   | { type: 'run-finished'; time: number; summary: RunSummary; failures: Failure[] };
 
 /** A reporter consumes events; `close` lets it flush or unmount at the end. */

@@ -27,6 +27,7 @@ export type FailureKind =
   | 'busy'
   | 'io'
   | 'backend-missing'
+  | 'remote'
   | 'usage'
   | 'internal';
 

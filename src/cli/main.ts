@@ -18,7 +18,11 @@ Commands:
       --keep-going       run what does not depend on a failure
       --no-wait          refuse instead of waiting when another run holds the repo
       --executor NAME    where stages run: local, or slurm (batch jobs; overrides pipeline.yaml's executor:)
+      --pull             fetch a stage's outputs from the remote when it has them, instead of running it
   status [stage...]    every stage as up to date / stale / never run, and why
+      --remote[=NAME]    instead: per stage, what the remote has and lacks
+  push [stage...]      upload the cache objects, manifests and run records the lock refers to
+  pull [stage...]      download them from the remote and check the outputs out
   dag                  the stage graph (--mermaid or --dot for diagrams)
   metrics              all metrics files as a table
   metrics diff [REV]   metrics now against those recorded in pipeline.lock at git REV (default HEAD)
@@ -29,6 +33,7 @@ Commands:
 
 Global options:
   -f, --file FILE      pipeline file (default: pipeline.yaml in this or a parent folder)
+  --remote NAME        the remote for push, pull, status and run --pull (default: the one in pipe.remotes.yaml)
   --json               machine-readable output (JSON lines for run)
   -h, --help           this help        --version   print the version
 `;
@@ -48,12 +53,19 @@ const OPTIONS = {
   mermaid: { type: 'boolean', default: false },
   dot: { type: 'boolean', default: false },
   'keep-days': { type: 'string' },
+  remote: { type: 'string' },
+  pull: { type: 'boolean', default: false },
 } as const;
+
+/** `--remote` without a value (`pipe status --remote`) means the default remote. */
+function bareRemote(argv: string[]): string[] {
+  return argv.map((a, i) => (a === '--remote' && (i === argv.length - 1 || argv[i + 1]!.startsWith('-')) ? '--remote=' : a));
+}
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: bareRemote(argv), options: OPTIONS, allowPositionals: true, strict: true });
   } catch (e) {
     io.stderr.write(`pipe: ${(e as Error).message}\nRun 'pipe --help' for usage.\n`);
     return EXIT.usage;
@@ -73,6 +85,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
   const file = v.file;
   const common = file ? { file } : {};
+  const remote = { ...common, json: v.json, ...(v.remote ? { remote: v.remote } : {}) };
   switch (command) {
     case 'run': {
       const { runCommand } = await import('./commands/run.ts');
@@ -86,9 +99,15 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         json: v.json,
         wait: !v['no-wait'],
         ...(v.executor !== undefined ? { executor: v.executor } : {}),
+        pull: v.pull,
+        ...(v.remote ? { remote: v.remote } : {}),
       });
     }
     case 'status': {
+      if (v.remote !== undefined) {
+        const { remoteStatusCommand } = await import('./commands/remote.ts');
+        return remoteStatusCommand(io, rest, remote);
+      }
       const { statusCommand } = await import('./commands/status.ts');
       return statusCommand(io, rest, { ...common, json: v.json });
     }
@@ -119,6 +138,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     case 'checkout': {
       const { checkoutCommand } = await import('./commands/checkout.ts');
       return checkoutCommand(io, rest, common);
+    }
+    case 'push': {
+      const { pushCommand } = await import('./commands/remote.ts');
+      return pushCommand(io, rest, remote);
+    }
+    case 'pull': {
+      const { pullCommand } = await import('./commands/remote.ts');
+      return pullCommand(io, rest, remote);
     }
     case 'gc': {
       const { gcCommand } = await import('./commands/gc.ts');

@@ -11,6 +11,7 @@ import { formatFailure } from './format-failure.ts';
 import { formatProgress, formatSummary } from './format-progress.ts';
 import { formatReason } from './format-status.ts';
 import { formatDuration } from './format-table.ts';
+import { formatTransfer } from './format-transfer.ts';
 
 export interface PlainReporterOptions {
   color: boolean;
@@ -134,6 +135,19 @@ export function createPlainReporter(out: NodeJS.WritableStream, o: PlainReporter
         case 'warning':
           line(t, 'warning', c.yellow.bold, (e.stage ? `${e.stage}: ` : '') + e.message);
           return;
+        case 'transfer-started':
+        case 'transfer-finished':
+          throttle.delete('\0transfer');
+          line(t, e.direction, c.cyan, formatTransfer(e));
+          return;
+        case 'transfer-progress': {
+          // Same throttle as stage progress; the key cannot be a stage name.
+          const last = throttle.get('\0transfer');
+          if (last && t - last.printedAt < interval) return;
+          throttle.set('\0transfer', { printedAt: t });
+          line(t, e.direction, c.blue, formatTransfer(e));
+          return;
+        }
         case 'run-finished': {
           for (const f of e.failures) if (!printedFailures.some((p) => sameFailure(p, f))) failureBlock(f);
           const summary = formatSummary(e.summary);

@@ -16,6 +16,7 @@ import { RunWorkspace } from './workspace.ts';
 import { executeStage } from './execute-stage.ts';
 import { trackedOuts } from '../plan/outputs.ts';
 import type { ExecutorName } from '../model.ts';
+import type { Digest } from '../hash/digest.ts';
 
 export interface RunOptions {
   /** Stage names to run (with their upstream); all when empty. */
@@ -32,6 +33,12 @@ export interface RunOptions {
   signal: AbortSignal;
   /** Where stages without their own `executor:` run (over pipeline.yaml's default). */
   executor?: ExecutorName;
+  /**
+   * `pipe run --pull`: asked for a stage about to run; fetches its run record
+   * and outputs for `key` from the remote into the cache and says whether it
+   * did, so the stage is restored instead of run.
+   */
+  pull?: (stage: string, key: Digest) => Promise<boolean>;
 }
 
 export interface RunResult {
@@ -98,7 +105,9 @@ export async function runPipeline(s: Session, o: RunOptions): Promise<RunResult>
           const stage = s.graph.stages.get(name)!;
           const upstreamChanged = (s.graph.upstream.get(name) ?? []).filter((u) => changed.has(u));
           const t = Date.now();
-          const a = await assessStage(s, stage, { force: o.forced.has(name), upstreamChanged, planning: false });
+          const assess = () => assessStage(s, stage, { force: o.forced.has(name), upstreamChanged, planning: false });
+          let a = await assess();
+          if (a.ok && a.value.action === 'run' && !o.forced.has(name) && (await o.pull?.(name, a.value.key))) a = await assess();
           const outcome = a.ok ? await executeStage(s, a.value, grant, { signal: o.signal, emit, keepGoing: o.keepGoing, ws, hasGpus: o.gpus.length > 0, ...(o.executor ? { executor: o.executor } : {}) }) : a;
           // Unless it was found up to date (nothing written), this stage's outputs may have been rewritten.
           if (!(outcome.ok && outcome.value.how === 'up-to-date')) for (const t of trackedOuts(stage)) s.hashes.invalidate(t.path);

@@ -10,6 +10,29 @@ import { runPipeline } from '../../run/runner.ts';
 import { createReporter } from '../../report/create.ts';
 import { writeLastRun } from '../../report-html/last-run.ts';
 import { sessionOrReport, stagesOrReport } from '../session.ts';
+import { openRemoteOrReport } from './remote.ts';
+import { pull } from '../../remote/sync.ts';
+import type { Session } from '../../run/session.ts';
+import type { RemoteSpec } from '../../remote/config.ts';
+import type { RemoteStore } from '../../remote/types.ts';
+import type { PipeEvent } from '../../events.ts';
+import type { Digest } from '../../hash/digest.ts';
+import { isFailureError, toFailure } from '../../failure.ts';
+
+/** `--pull`: fetch a stage's record and outputs by key; a remote that fails is a warning and the stage runs. */
+function pullHook(s: Session, o: { spec: RemoteSpec; remote: RemoteStore }, emit: (e: PipeEvent) => void) {
+  return async (stage: string, key: Digest): Promise<boolean> => {
+    try {
+      const res = await pull(s.store, [{ stage, runKey: key }], { remote: o.remote, name: o.spec.name, emit });
+      for (const f of res.failures) emit({ type: 'warning', time: Date.now(), stage, message: f.message });
+      return res.complete.has(key);
+    } catch (e) {
+      const f = isFailureError(e) ? e.failure : toFailure(e);
+      emit({ type: 'warning', time: Date.now(), stage, message: `${f.message}; running the stage instead` });
+      return false;
+    }
+  };
+}
 
 export interface RunFlags {
   file?: string;
@@ -21,6 +44,9 @@ export interface RunFlags {
   json: boolean;
   wait: boolean;
   executor?: string;
+  /** `--pull`: outputs from the remote when it has the stage's key. */
+  pull?: boolean;
+  remote?: string;
 }
 
 export async function runCommand(io: CliIO, targets: string[], f: RunFlags): Promise<number> {
@@ -45,6 +71,8 @@ export async function runCommand(io: CliIO, targets: string[], f: RunFlags): Pro
   // nvidia-smi costs a process start; a pipeline with no GPU stage never asks it.
   const needsGpu = names.some((n) => (s.graph.stages.get(n)?.resources.gpu ?? 0) > 0);
   const gpus = needsGpu || f.gpus !== undefined ? await detectGpus(f.gpus) : [];
+  const opened = f.pull && !f.dryRun ? await openRemoteOrReport(io, s, f.remote) : undefined;
+  if (f.pull && !f.dryRun && !opened) return EXIT.failed;
   const reporter = createReporter({ json: f.json, stdout: io.stdout, stderr: io.stderr, readSource, cwd: io.cwd, env: io.env });
 
   // First Ctrl-C: stop starting stages, kill running ones, put outputs back,
@@ -70,6 +98,7 @@ export async function runCommand(io: CliIO, targets: string[], f: RunFlags): Pro
       ...(f.executor !== undefined ? { executor: f.executor as ExecutorName } : {}),
       reporter,
       signal: abort.signal,
+      ...(opened ? { pull: pullHook(s, opened, (e) => reporter.onEvent(e)) } : {}),
     });
     await reporter.close?.();
     // What failed and why, for `pipe report` (the lock only records successes).
@@ -77,6 +106,7 @@ export async function runCommand(io: CliIO, targets: string[], f: RunFlags): Pro
     if (abort.signal.aborted) return EXIT.interrupted;
     return result.failures.length ? EXIT.failed : EXIT.ok;
   } finally {
+    await opened?.remote.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

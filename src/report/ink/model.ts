@@ -8,6 +8,7 @@ import type { PipeEvent, Progress, Reason, RunSummary } from '../../events.ts';
 import { unreachable } from '../../util/result.ts';
 import type { StepTiming } from '../format-progress.ts';
 import { formatReason } from '../format-status.ts';
+import { formatTransfer } from '../format-transfer.ts';
 
 export type RowState = 'waiting' | 'running' | 'done' | 'restored' | 'up-to-date' | 'failed' | 'not-run';
 
@@ -34,6 +35,7 @@ export type StaticItem =
   | { kind: 'plan'; key: string; stages: number; toRun: number; toRestore: number; upToDate: number; jobs: number; gpus: string[]; dryRun: boolean; would: string[] }
   | { kind: 'stage'; key: string; row: StageRow }
   | { kind: 'warning'; key: string; message: string; stage?: string }
+  | { kind: 'transfer'; key: string; line: string }
   | { kind: 'failure'; key: string; failure: Failure }
   | { kind: 'summary'; key: string; summary: RunSummary; failed: boolean };
 
@@ -43,6 +45,8 @@ export interface ViewModel {
   /** Append-only, as <Static> requires. */
   staticItems: StaticItem[];
   finished: boolean;
+  /** The push or pull under way, as its latest progress line. */
+  transfer?: string;
 }
 
 export const LOG_LINES = 3;
@@ -167,6 +171,17 @@ export function applyEvent(m: ViewModel, e: PipeEvent): void {
         ...(e.stage !== undefined ? { stage: e.stage } : {}),
       });
       return;
+    case 'transfer-started':
+      m.staticItems.push({ kind: 'transfer', key: `transfer:${m.staticItems.length}`, line: formatTransfer(e) });
+      if (e.objects) m.transfer = formatTransfer({ ...e, type: 'transfer-progress', objects: 0, bytes: 0, totalObjects: e.objects, totalBytes: e.bytes, bytesPerSecond: 0 });
+      return;
+    case 'transfer-progress':
+      m.transfer = formatTransfer(e);
+      return;
+    case 'transfer-finished':
+      delete m.transfer;
+      m.staticItems.push({ kind: 'transfer', key: `transfer:${m.staticItems.length}`, line: formatTransfer(e) });
+      return;
     case 'run-finished': {
       const shown = [...m.rows.values()].map((r) => r.failure).filter((f): f is Failure => f !== undefined);
       for (const f of e.failures) {
@@ -189,5 +204,5 @@ export function applyEvent(m: ViewModel, e: PipeEvent): void {
 
 /** Whether an event changes which rows exist or where they are (rendered at once, not coalesced). */
 export function isStructural(e: PipeEvent): boolean {
-  return e.type !== 'stage-progress' && e.type !== 'stage-log' && e.type !== 'stage-items';
+  return e.type !== 'stage-progress' && e.type !== 'stage-log' && e.type !== 'stage-items' && e.type !== 'transfer-progress';
 }

@@ -119,6 +119,7 @@ export function liveLines(m: ViewModel, o: ViewOptions): string[] {
     out.push(`${glyph('waiting', c)} ${c.dim(pad(r.name, w))}  ${c.dim('waiting')}${last}`);
   }
   if (waiting.length > waitingShown) out.push(c.dim(`  … and ${waiting.length - waitingShown} more waiting`));
+  if (m.transfer) out.push(c.cyan(`⇅ ${m.transfer}`));
   return out;
 }
 
@@ -162,6 +163,8 @@ export function staticText(item: StaticItem, w: number, o: ViewOptions): string 
           return unreachable(r.state, 'row state');
       }
     }
+    case 'transfer':
+      return c.cyan(`⇅ ${item.line}`);
     case 'warning':
       return c.yellow(`⚠ ${item.stage ? item.stage + ': ' : ''}${item.message}`);
     case 'failure':
