@@ -108,7 +108,7 @@ export async function assessStage(
 ): Promise<Result<StageAssessment, Failure>> {
   // An out reached through a symlinked folder that leaves the repo is refused before anything runs or is restored.
   for (const t of trackedOuts(stage)) {
-    const inside = resolveInsideRepo(s.root, t.path, path.basename(s.pipelineFile));
+    const inside = resolveInsideRepo(s.root, t.path, path.basename(stage.span?.file ?? 'pipeline.yaml'));
     if (!inside.ok) return err({ ...inside.error, stage: stage.name, span: stage.span });
   }
   const code = await codeHashFor(stage, s.builtins, s.root, s.statCache);

@@ -28,10 +28,7 @@ describe('S3 remote (s3rver, an S3 emulator standing in for a real server)', () 
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'pipe-s3rver-'));
-    const s = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: 'lab-bucket' }] } as never) as unknown as {
-      run(): Promise<{ port: number }>;
-      close(): Promise<void>;
-    };
+    const s = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: 'lab-bucket' }] });
     const addr = await s.run();
     server = s;
     endpoint = `http://127.0.0.1:${addr.port}`;
