@@ -6,12 +6,14 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PerItemStage } from '../src/stage-api.ts';
 
-const { stageName, params, root, mapIn, outRoot } = workerData as { stageName: string; params: unknown; root: string; mapIn: string; outRoot: string };
+const { stageName, params, root, mapIn } = workerData as { stageName: string; params: unknown; root: string; mapIn: string };
 const stage = (await import(`../stages/${stageName}/index.ts`)).default as PerItemStage;
 const parsed = stage.params.parse(params);
 
-parentPort!.on('message', async (rel: string | null) => {
-  if (rel === null) return process.exit(0);
+// each message names the item and where its outputs go (the warm-up item writes elsewhere)
+parentPort!.on('message', async (msg: { rel: string; outRoot: string } | null) => {
+  if (msg === null) return process.exit(0);
+  const { rel, outRoot } = msg;
   try {
     const res = await stage.processItem({
       stage: stageName,

@@ -1,42 +1,55 @@
 /**
- * Throughput of the `deglare` and `enhance` stages against the study's own
- * Python + OpenCV deglare recipe (bench/deglare_study.py), side by side in one
- * run on the same rendered 640x480 images. The stages run through their
- * processItem in worker threads (one module import and one OpenCV load per
- * worker, like the engine); start-up is excluded, reading and writing
- * included, as in the Python script.
+ * `deglare` and `enhance` against their Python + OpenCV twins (bench/image_twin.py)
+ * at equal parallelism, side by side in one run on the same rendered 640x480
+ * images, and how far the outputs are from OpenCV's.
  *
- *   node --import tsx bench/image.ts [images=12] [workers=2]
+ * Both sides are warmed the same way: every worker (a `pipe` worker thread; a
+ * Python process) is started, loads its libraries and processes the first image
+ * before the clock starts; then the clock runs while the workers take all the
+ * images from one queue, reading and writing included. Each side runs with 1
+ * and with `workers` workers. The `enhance` ops are the ones `pipeline.yaml`
+ * gives the `enhance` stage (with the stage's defaults filled in), so the twin
+ * follows the default pipeline.
+ *
+ *   node --import tsx bench/image.ts [images=16] [workers=2]
  *
  * Needs Debian's python3-opencv for /usr/bin/python3 (apt-get install -y python3-opencv).
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { writeImage } from '../stages/lib/image/io.ts';
+import { parse } from 'yaml';
+import { enhanceParams, type Op } from '../stages/enhance/schema.ts';
+import { readRgb, writeImage } from '../stages/lib/image/io.ts';
 import { renderDarkScene } from './image-scene.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const count = Number(process.argv[2] ?? 12);
+const count = Number(process.argv[2] ?? 16);
 const workers = Number(process.argv[3] ?? 2);
 
-interface Row {
-  what: string;
-  workers: number;
-  images: number;
+interface Timed {
   seconds: number;
   perSecond: number;
+  outDir: (rel: string) => string;
 }
 
-async function runStage(stageName: string, params: Record<string, unknown>, root: string, rels: string[], n: number): Promise<Row> {
-  const outRoot = await mkdtemp(path.join(root, `out-${stageName}-`));
-  const pool = Array.from({ length: n }, () => new Worker(path.join(here, 'image-worker-boot.mjs'), { workerData: { stageName, params, root, mapIn: 'images', outRoot } }));
-  // wait until every worker has imported the stage; OpenCV loads on the first item, so warm each worker with one item
+/** The `enhance` ops of the first stage in pipeline.yaml that uses `enhance`, defaults filled in. */
+function pipelineEnhanceOps(): Op[] {
+  const doc = parse(readFileSync(path.join(here, '..', 'pipeline.yaml'), 'utf8')) as { stages?: Record<string, { uses?: string; params?: { ops?: unknown } }> };
+  const stage = Object.values(doc.stages ?? {}).find((s) => s.uses === 'enhance');
+  return enhanceParams.parse({ ops: stage?.params?.ops }).ops;
+}
+
+async function runStage(stageName: string, params: Record<string, unknown>, root: string, rels: string[], n: number): Promise<Timed> {
+  const outRoot = await mkdtemp(path.join(root, `out-${stageName}-${n}-`));
+  const pool = Array.from({ length: n }, () => new Worker(path.join(here, 'image-worker-boot.mjs'), { workerData: { stageName, params, root, mapIn: 'images', outRoot: path.join(outRoot, 'warm') } }));
+  // every worker imports the stage, then processes the first image (OpenCV loads on the first item)
   await Promise.all(pool.map((w) => new Promise((res) => w.once('message', res))));
-  await Promise.all(pool.map((w) => new Promise((res) => { w.once('message', res); w.postMessage(rels[0]); })));
+  await Promise.all(pool.map((w) => new Promise((res) => { w.once('message', res); w.postMessage({ rel: rels[0], outRoot: path.join(outRoot, 'warm') }); })));
   const queue = [...rels];
   const start = performance.now();
   await Promise.all(
@@ -46,7 +59,7 @@ async function runStage(stageName: string, params: Record<string, unknown>, root
           const next = () => {
             const rel = queue.shift();
             if (rel === undefined) return resolve();
-            w.postMessage(rel);
+            w.postMessage({ rel, outRoot });
           };
           w.on('message', (m: { error?: string }) => (m.error ? reject(new Error(m.error)) : next()));
           next();
@@ -55,7 +68,36 @@ async function runStage(stageName: string, params: Record<string, unknown>, root
   );
   const seconds = (performance.now() - start) / 1000;
   for (const w of pool) w.postMessage(null);
-  return { what: stageName, workers: n, images: rels.length, seconds, perSecond: rels.length / seconds };
+  return { seconds, perSecond: rels.length / seconds, outDir: (rel) => path.join(outRoot, rel, 'images') };
+}
+
+interface PyResult {
+  images: number;
+  seconds: number;
+  imagesPerSecond: number;
+  opencv: string;
+  threads: number;
+}
+
+function runPython(recipe: 'deglare' | 'enhance', procs: number, root: string, ops: Op[]): PyResult & { outDir: string } {
+  const outDir = path.join(root, `py-${recipe}-${procs}`);
+  const out = execFileSync('/usr/bin/python3', [path.join(here, 'image_twin.py'), recipe, String(procs), path.join(root, 'images'), outDir, JSON.stringify(ops)], { encoding: 'utf8' });
+  return { ...(JSON.parse(out) as PyResult), outDir };
+}
+
+/** Mean absolute difference (grey levels, over all values) of each pipe output against the Python one: [mean, max] over images. */
+async function difference(rels: string[], ours: (rel: string) => string, theirs: string): Promise<[number, number]> {
+  const per: number[] = [];
+  for (const rel of rels) {
+    const stem = rel.replace(/\.[^.]+$/, '');
+    const a = await readRgb(path.join(ours(rel), `${stem}.png`));
+    const b = await readRgb(path.join(theirs, `${stem}.png`));
+    if (a.data.length !== b.data.length) throw new Error(`${rel}: sizes differ`);
+    let sum = 0;
+    for (let i = 0; i < a.data.length; i++) sum += Math.abs(a.data[i]! - b.data[i]!);
+    per.push(sum / a.data.length);
+  }
+  return [per.reduce((x, y) => x + y, 0) / per.length, Math.max(...per)];
 }
 
 const root = await mkdtemp(path.join(os.tmpdir(), 'pipe-bench-img-'));
@@ -66,22 +108,29 @@ try {
     await writeImage(path.join(root, 'images', rel), renderDarkScene(i + 1), { format: 'png' });
     rels.push(rel);
   }
-  const rows: Row[] = [];
-  const py = JSON.parse(
-    execFileSync('/usr/bin/python3', [path.join(here, 'deglare_study.py'), path.join(root, 'images'), path.join(root, 'py-out')], { encoding: 'utf8' }),
-  ) as { images: number; seconds: number; imagesPerSecond: number; opencv: string; threads: number };
-  rows.push({ what: `python study recipe (OpenCV ${py.opencv}, ${py.threads} threads)`, workers: 1, images: py.images, seconds: py.seconds, perSecond: py.imagesPerSecond });
-  const study = { images: 'images', out: 'out' };
-  rows.push(await runStage('deglare', study, root, rels, 1));
-  rows.push(await runStage('deglare', study, root, rels, workers));
-  const ops = [{ op: 'redCompensation' }, { op: 'levels' }, { op: 'clahe' }];
-  rows.push({ ...(await runStage('enhance', { ...study, ops }, root, rels, workers)), what: 'enhance (redCompensation, levels, clahe + UIQM/UCIQE)' });
-  rows.push({ ...(await runStage('enhance', { ...study, ops: [{ op: 'udcp' }] }, root, rels, workers)), what: 'enhance (udcp + UIQM/UCIQE)' });
-  const base = rows[0]!.perSecond;
-  console.log(`640x480 images, ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(2)} at the end\n`);
-  console.log('| what | workers | images | seconds | images/s | vs python |');
+  const ops = pipelineEnhanceOps();
+  const loadStart = os.loadavg()[0]!;
+  const lines: string[] = [];
+  let opencv = '';
+  for (const recipe of ['deglare', 'enhance'] as const) {
+    for (const n of [...new Set([1, workers])]) {
+      const py = runPython(recipe, n, root, ops);
+      opencv = `${py.opencv}, ${py.threads} threads per process`;
+      const params = recipe === 'deglare' ? { images: 'images', out: 'out' } : { images: 'images', out: 'out', ops };
+      const ours = await runStage(recipe, params, root, rels, n);
+      const [mad, madMax] = await difference(rels, ours.outDir, py.outDir);
+      lines.push(
+        `| ${recipe} | ${n} vs ${n} | ${py.seconds.toFixed(2)} s (${py.imagesPerSecond.toFixed(2)}/s) | ${ours.seconds.toFixed(2)} s (${ours.perSecond.toFixed(2)}/s) | **${(ours.perSecond / py.imagesPerSecond).toFixed(2)}x** | ${mad.toFixed(2)} (max ${madMax.toFixed(2)}) |`,
+      );
+    }
+  }
+  console.log(`${count} rendered 640x480 images; Python ${execFileSync('/usr/bin/python3', ['--version'], { encoding: 'utf8' }).trim()} + OpenCV ${opencv};`);
+  console.log(`pipe: worker threads, one core each; both sides warmed with one image per worker, start-up excluded, reading and writing included.`);
+  console.log(`enhance ops (pipeline.yaml): ${ops.map((o) => o.op).join(', ')}; pipe's enhance also computes UIQM and UCIQE of input and output, the twin does not.`);
+  console.log(`${os.cpus().length} cores, load average ${loadStart.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end\n`);
+  console.log('| stage | processes: Python vs pipe workers | Python + OpenCV | pipe | pipe / Python (images/s) | mean abs. difference of pipe\'s output vs OpenCV\'s, grey levels (0-255) per image: mean (max) |');
   console.log('| --- | --- | --- | --- | --- | --- |');
-  for (const r of rows) console.log(`| ${r.what} | ${r.workers} | ${r.images} | ${r.seconds.toFixed(2)} | ${r.perSecond.toFixed(2)} | ${(r.perSecond / base).toFixed(2)}x |`);
+  for (const l of lines) console.log(l);
 } finally {
   await rm(root, { recursive: true, force: true });
 }

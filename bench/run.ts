@@ -1,8 +1,7 @@
 /**
  * `npm run bench [-- name...]`: runs the benchmarks one after another (never
  * in parallel: they would measure each other) and prints their tables, for
- * BENCHMARKS.md. Names: noop, hash, per-item, synth, image, train-step, slurm
- * (slurm needs a cluster: scripts/slurm-up.sh).
+ * BENCHMARKS.md. Names: the keys of ALL below (slurm needs a cluster: scripts/slurm-up.sh).
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -19,6 +18,8 @@ const ALL: Record<string, string[]> = {
   image: ['image.ts', '16', '2'],
   'train-step': ['train-step.ts', '--size', '256', '--batch', '2', '--steps', '3'],
   slurm: ['slurm.ts', '5', '1000', '100', '5'],
+  scale: ['scale.ts', '1000,10000,100000'],
+  study: ['study.ts'],
 };
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(ALL);
 console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);

@@ -21,7 +21,7 @@ export default defineStage<EnhanceParams>({
   params: enhanceParams,
   io: (p) => ({ deps: [], outs: [p.out], metrics: [`${p.out}/quality.json`], map: { in: p.images, out: p.out, glob: IMAGE_GLOB } }),
   async processItem(ctx) {
-    const [{ loadOpenCv }, { readRgb, writeImage }, { enhance }, { uiqm, uciqe }] = await Promise.all([
+    const [{ loadOpenCv }, { readRgb, writeImage }, { enhance }, { uiqmOf, uciqeOf }] = await Promise.all([
       import('../lib/image/opencv.ts'),
       import('../lib/image/io.ts'),
       import('./enhance.ts'),
@@ -33,7 +33,7 @@ export default defineStage<EnhanceParams>({
     const { dir, stem } = splitRel(ctx.rel);
     const ext = p.format === 'png' ? 'png' : 'jpg';
     const writing = writeImage(path.join(ctx.outDir, 'images', dir, `${stem}.${ext}`), out, { format: p.format, quality: p.quality });
-    const q = (im: typeof img) => ({ uiqm: round(uiqm(im, p.metricBlock).uiqm), uciqe: round(uciqe(im).uciqe) });
+    const q = (im: typeof img) => ({ uiqm: round(uiqmOf(im, p.uiqm, p.metricBlock).uiqm), uciqe: round(uciqeOf(im, p.uciqe).uciqe) });
     const summary: QualitySummary = { input: q(img), output: q(out) };
     await writing;
     return { summary: summary as unknown as Json };
@@ -43,6 +43,8 @@ export default defineStage<EnhanceParams>({
     const mean = (f: (s: QualitySummary) => number) => (rows.length ? round(rows.reduce((a, r) => a + f(r.summary), 0) / rows.length) : 0);
     const metrics = {
       images: rows.length,
+      // which implementation each number comes from (see stages/lib/image/quality.ts)
+      variants: { uiqm: ctx.params.uiqm === 'pipe' ? `pipe (block ${ctx.params.metricBlock})` : ctx.params.uiqm, uciqe: ctx.params.uciqe },
       uiqm: mean((s) => s.output.uiqm),
       uciqe: mean((s) => s.output.uciqe),
       inputUiqm: mean((s) => s.input.uiqm),

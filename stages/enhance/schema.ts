@@ -62,8 +62,15 @@ export const enhanceParams = z
     ops: z.array(opSchema).default([{ op: 'levels', clip: 0.5 }]),
     format: z.enum(['png', 'jpg']).default('png'),
     quality: z.number().int().min(1).max(100).default(95),
-    /** UIQM/UCIQE tile size in pixels. */
+    /** UIQM tile size in pixels (variant `pipe`; `funie-gan` always uses 10). */
     metricBlock: z.number().int().min(2).max(64).default(8),
+    /**
+     * Which UIQM implementation: `pipe` (this project's reading of Panetta et al.) or `funie-gan` (FUnIE-GAN's
+     * `Evaluation/uqim_utils.py`, which most published UIQM tables used). quality.json names the variant.
+     */
+    uiqm: z.enum(['pipe', 'funie-gan']).default('pipe'),
+    /** Which UCIQE implementation: `pipe` (Yang and Sowmya on CIELab) or `jou-uip` (JOU-UIP's `UCIQE.py`, after `UCIQE.m`). */
+    uciqe: z.enum(['pipe', 'jou-uip']).default('pipe'),
   })
   .strict();
 

@@ -226,3 +226,189 @@ export function uciqe(img: RgbImage): Uciqe {
   const muS = sumS / n;
   return { uciqe: 0.468 * sigmaC + 0.2745 * conL + 0.2576 * muS, sigmaC, conL, muS };
 }
+
+/**
+ * Which implementation a UIQM or UCIQE number comes from. Published tables differ in arithmetic details that
+ * move the numbers by more than the differences papers report, so `quality.json` names the variant.
+ * - `pipe`: the definitions in the module comment (this project's own reading of the papers).
+ * - `funie-gan` (UIQM): `Evaluation/uqim_utils.py` of the FUnIE-GAN repository (xahidbuffon/FUnIE-GAN), which
+ *   most published UIQM tables of learned enhancers were computed with. See `uiqmFunie`.
+ * - `jou-uip` (UCIQE): `UCIQE.py` of JOU-UIP/UCIQE, the Python port of the widely shared `UCIQE.m` (and the one
+ *   BasicSR's `calculate_uciqe` cites). See `uciqeJou`.
+ */
+export type UiqmVariant = 'pipe' | 'funie-gan';
+export type UciqeVariant = 'pipe' | 'jou-uip';
+
+const f32 = Math.fround;
+
+/**
+ * UIQM as FUnIE-GAN's `uqim_utils.getUIQM` computes it, float32 where it works in float32:
+ * - UICM: the trimmed mean sums sorted values from index ceil(0.1 K) + 1 (one past the paper's first kept value)
+ *   to K - floor(0.1 K), in float32, and divides by K - ceil(0.1 K) - floor(0.1 K).
+ * - UISM: each channel's Sobel magnitude (scipy `ndimage.sobel`, border reflected) is scaled so its maximum is
+ *   255 before it multiplies the channel; EME over 10x10 blocks; weights 0.299, 0.587 and 0.144 (sic: not 0.114).
+ * - UIConM: logAMEE with ordinary arithmetic (the script's PLIP call is commented out) over 10x10 blocks of the
+ *   RGB image itself (max and min over all three channels of a block), not of an intensity image.
+ * Blocks: floor(size / 10) of them each way (the script divides with Python 2's integer `/`; under Python 3 it
+ * stops with a TypeError until `/` is read as `//`). The script's `measure_uiqm.py` first resizes every image to
+ * 256x256; this function takes the image as it is.
+ */
+export function uiqmFunie(img: RgbImage): Uiqm {
+  const { width, height, data } = img;
+  const n = width * height;
+  // UICM
+  const rg = new Float32Array(n);
+  const yb = new Float32Array(n);
+  for (let i = 0, p = 0; i < n; i++, p += 3) {
+    rg[i] = data[p]! - data[p + 1]!;
+    yb[i] = (data[p]! + data[p + 1]!) / 2 - data[p + 2]!;
+  }
+  const muA = (x: Float32Array): number => {
+    const s = Float32Array.from(x).sort();
+    const k = s.length;
+    const tl = Math.ceil(0.1 * k);
+    const tr = Math.floor(0.1 * k);
+    let sum = 0;
+    for (let i = tl + 1; i < k - tr; i++) sum = f32(sum + s[i]!);
+    return f32((1 / (k - tl - tr)) * sum);
+  };
+  const sA = (x: Float32Array, mu: number): number => {
+    let v = 0;
+    for (let i = 0; i < x.length; i++) v += f32(x[i]! - mu) ** 2;
+    return v / x.length;
+  };
+  const mRg = muA(rg);
+  const mYb = muA(yb);
+  const colour = -0.0268 * Math.sqrt(mRg ** 2 + mYb ** 2) + 0.1586 * Math.sqrt(sA(rg, mRg) + sA(yb, mYb));
+  // UISM
+  const B = 10;
+  const k1 = Math.floor(width / B);
+  const k2 = Math.floor(height / B);
+  const weights = [0.299, 0.587, 0.144];
+  let uism = 0;
+  for (let c = 0; c < 3; c++) {
+    const ch = channel(img, c);
+    const mag = sobelMagnitude(ch, width, height);
+    let max = 0;
+    for (let i = 0; i < n; i++) mag[i] = f32(mag[i]!);
+    for (let i = 0; i < n; i++) if (mag[i]! > max) max = mag[i]!;
+    const scale = f32(255 / max);
+    for (let i = 0; i < n; i++) mag[i] = f32(f32(mag[i]! * scale) * ch[i]!);
+    let sum = 0;
+    forBlocks(mag, width, height, B, (min, mx) => {
+      if (min !== 0 && mx !== 0) sum += Math.log(f32(mx / min));
+    });
+    uism += weights[c]! * (2 / (k1 * k2)) * sum;
+  }
+  // UIConM over RGB blocks
+  let val = 0;
+  for (let by = 0; by < k2; by++) {
+    for (let bx = 0; bx < k1; bx++) {
+      let min = 255;
+      let max = 0;
+      for (let y = by * B; y < (by + 1) * B; y++) {
+        for (let p = (y * width + bx * B) * 3, e = p + 3 * B; p < e; p++) {
+          const t = data[p]!;
+          if (t < min) min = t;
+          if (t > max) max = t;
+        }
+      }
+      const top = max - min;
+      const bot = max + min;
+      if (top !== 0 && bot !== 0) {
+        const r = f32(top / bot);
+        val += r * Math.log(r);
+      }
+    }
+  }
+  const uiconm = (-1 / (k1 * k2)) * val;
+  return { uiqm: 0.0282 * colour + 0.2953 * uism + 3.5753 * uiconm, uicm: colour, uism, uiconm };
+}
+
+/** OpenCV's 8-bit Lab (cvtColor RGB2Lab on CV_8U): L * 255/100, a + 128, b + 128, rounded. */
+export function srgbToLab8(r: number, g: number, b: number): [number, number, number] {
+  const [l, a, bb] = srgbToLab(r, g, b);
+  const q = (v: number) => Math.max(0, Math.min(255, Math.round(v)));
+  return [q((l * 255) / 100), q(a + 128), q(bb + 128)];
+}
+
+/**
+ * UCIQE as JOU-UIP's `UCIQE.py` (the port of the widely used `UCIQE.m`) computes it, on OpenCV's 8-bit Lab
+ * divided by 255, a and b keeping their +128 offset:
+ *   chroma C = sqrt(a^2 + b^2); saturation S = C / sqrt(C^2 + L^2); mu_s = mean S;
+ *   sigma_c = sqrt(mean |1 - (mean C / C)^2|)  (the script's "variance of chroma");
+ *   con_l = (i_hi - i_lo) / 65535, where a 65536-bin histogram spans [min L, max L] (numpy's default range) and
+ *   i_lo / i_hi are the first bins whose cumulative share is > 1% / >= 99%.
+ */
+export function uciqeJou(img: RgbImage): Uciqe {
+  const n = img.width * img.height;
+  if (n === 0) return { uciqe: 0, sigmaC: 0, conL: 0, muS: 0 };
+  const d = img.data;
+  const lum = new Float64Array(n);
+  const chr = new Float64Array(n);
+  let sumSat = 0;
+  let sumChr = 0;
+  const cache = new Map<number, [number, number]>();
+  for (let i = 0, p = 0; i < n; i++, p += 3) {
+    const key = (d[p]! << 16) | (d[p + 1]! << 8) | d[p + 2]!;
+    let lc = cache.get(key);
+    if (!lc) {
+      const [l8, a8, b8] = srgbToLab8(d[p]!, d[p + 1]!, d[p + 2]!);
+      lc = [l8 / 255, Math.sqrt((a8 / 255) ** 2 + (b8 / 255) ** 2)];
+      if (cache.size < 65536) cache.set(key, lc);
+    }
+    lum[i] = lc[0];
+    chr[i] = lc[1];
+    sumChr += lc[1];
+    sumSat += lc[1] / Math.sqrt(lc[1] ** 2 + lc[0] ** 2);
+  }
+  const muS = sumSat / n;
+  const meanChr = sumChr / n;
+  let v = 0;
+  for (let i = 0; i < n; i++) v += Math.abs(1 - (meanChr / chr[i]!) ** 2);
+  const sigmaC = Math.sqrt(v / n);
+  // numpy.histogram(lum, 65536): uniform bins over [min, max] (widened by 0.5 each way when flat)
+  const bins = 65536;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    if (lum[i]! < lo) lo = lum[i]!;
+    if (lum[i]! > hi) hi = lum[i]!;
+  }
+  if (lo === hi) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
+  const step = (hi - lo) / bins;
+  const edge = (k: number) => (k === bins ? hi : lo + k * step);
+  const norm = bins / (hi - lo);
+  const hist = new Float64Array(bins);
+  for (let i = 0; i < n; i++) {
+    const x = lum[i]!;
+    let k = Math.trunc((x - lo) * norm);
+    if (k === bins) k--;
+    if (x < edge(k)) k--;
+    else if (k !== bins - 1 && x >= edge(k + 1)) k++;
+    hist[k]!++;
+  }
+  let acc = 0;
+  let iLo = -1;
+  let iHi = -1;
+  for (let k = 0; k < bins && iHi < 0; k++) {
+    acc += hist[k]!;
+    if (iLo < 0 && acc / n > 0.01) iLo = k;
+    if (acc / n >= 0.99) iHi = k;
+  }
+  const conL = (iHi - 1) / (bins - 1) - (iLo - 1) / (bins - 1);
+  return { uciqe: 0.468 * sigmaC + 0.2745 * conL + 0.2576 * muS, sigmaC, conL, muS };
+}
+
+/** UIQM by the named variant (`block` applies to `pipe` only: FUnIE-GAN's is fixed at 10). */
+export function uiqmOf(img: RgbImage, variant: UiqmVariant, block = 8): Uiqm {
+  return variant === 'funie-gan' ? uiqmFunie(img) : uiqm(img, block);
+}
+
+/** UCIQE by the named variant. */
+export function uciqeOf(img: RgbImage, variant: UciqeVariant): Uciqe {
+  return variant === 'jou-uip' ? uciqeJou(img) : uciqe(img);
+}
