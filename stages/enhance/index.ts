@@ -21,11 +21,12 @@ export default defineStage<EnhanceParams>({
   params: enhanceParams,
   io: (p) => ({ deps: [], outs: [p.out], metrics: [`${p.out}/quality.json`], map: { in: p.images, out: p.out, glob: IMAGE_GLOB } }),
   async processItem(ctx) {
-    const [{ loadOpenCv }, { readRgb, writeImage }, { enhance }, { uiqmOf, uciqeOf }] = await Promise.all([
+    const [{ loadOpenCv }, { readRgb, writeImage }, { enhance }, { uiqmOf, uciqeOf }, { lab8Of }] = await Promise.all([
       import('../lib/image/opencv.ts'),
       import('../lib/image/io.ts'),
       import('./enhance.ts'),
       import('../lib/image/quality.ts'),
+      import('../lib/image/mat.ts'),
     ]);
     const p = ctx.params;
     const [cv, img] = await Promise.all([loadOpenCv(), readRgb(ctx.input, path.posix.join(p.images, ctx.rel))]);
@@ -33,7 +34,7 @@ export default defineStage<EnhanceParams>({
     const { dir, stem } = splitRel(ctx.rel);
     const ext = p.format === 'png' ? 'png' : 'jpg';
     const writing = writeImage(path.join(ctx.outDir, 'images', dir, `${stem}.${ext}`), out, { format: p.format, quality: p.quality });
-    const q = (im: typeof img) => ({ uiqm: round(uiqmOf(im, p.uiqm, p.metricBlock).uiqm), uciqe: round(uciqeOf(im, p.uciqe).uciqe) });
+    const q = (im: typeof img) => ({ uiqm: round(uiqmOf(im, p.uiqm, p.metricBlock).uiqm), uciqe: round(uciqeOf(im, p.uciqe, p.uciqe === 'jou-uip' ? lab8Of(cv, im) : undefined).uciqe) });
     const summary: QualitySummary = { input: q(img), output: q(out) };
     await writing;
     return { summary: summary as unknown as Json };

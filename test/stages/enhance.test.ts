@@ -6,7 +6,9 @@ import { enhance } from '../../stages/enhance/enhance.ts';
 import stage from '../../stages/enhance/index.ts';
 import { enhanceParams, opSchema, type EnhanceParams, type Op } from '../../stages/enhance/schema.ts';
 import { readRgb, writeImage } from '../../stages/lib/image/io.ts';
+import { lab8Of } from '../../stages/lib/image/mat.ts';
 import { loadOpenCv, type CV } from '../../stages/lib/image/opencv.ts';
+import { uciqeJou, uiqmFunie } from '../../stages/lib/image/quality.ts';
 import type { RgbImage } from '../../stages/lib/image/types.ts';
 import { itemCtx, px, setPx, solid, stageCtx, tempDir } from '../fixtures/images/helpers.ts';
 
@@ -232,5 +234,21 @@ describe('enhance stage', () => {
     expect(q.uiqm).toBeCloseTo((sum.output.uiqm + 3) / 2, 3);
     expect(q.inputUciqe).toBeCloseTo((sum.input.uciqe + 0.1) / 2, 3);
     expect(q.ops).toEqual(['levels', 'gamma']);
+    expect(q.variants).toEqual({ uiqm: 'pipe (block 4)', uciqe: 'pipe' });
+  });
+
+  it('the literature variants by name: the figures are those of uiqmFunie / uciqeJou, and quality.json says so', async () => {
+    const root = path.join(dir, 'repo-lit');
+    const img = textured();
+    await writeImage(path.join(root, 'in/a.png'), img, { format: 'png' });
+    const params = enhanceParams.parse({ images: 'in', out: 'work/en', ops: [{ op: 'gamma', gamma: 1 }], uiqm: 'funie-gan', uciqe: 'jou-uip' });
+    const res = await s.processItem(itemCtx(root, params, 'in', 'a.png', path.join(dir, 'item-lit')));
+    const sum = res.summary as { input: { uiqm: number; uciqe: number } };
+    const cv = await loadOpenCv();
+    expect(sum.input.uiqm).toBeCloseTo(uiqmFunie(img).uiqm, 4);
+    expect(sum.input.uciqe).toBeCloseTo(uciqeJou(img, lab8Of(cv, img)).uciqe, 4);
+    await s.reduce!(stageCtx(root, params), [{ rel: 'a.png', summary: res.summary }]);
+    const q = JSON.parse(await readFile(path.join(root, 'work/en/quality.json'), 'utf8'));
+    expect(q.variants).toEqual({ uiqm: 'funie-gan', uciqe: 'jou-uip' });
   });
 });

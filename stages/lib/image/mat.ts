@@ -32,3 +32,16 @@ export function grayFromMat(m: Mat): GrayImage {
   if (m.channels() !== 1 || m.elemSize1() !== 1) throw new Error(`grayFromMat: expected CV_8UC1, got type ${m.type()}`);
   return { data: m.data.slice(), width: m.cols, height: m.rows };
 }
+
+/** OpenCV's 8-bit Lab of RGB pixels (L * 255/100, a + 128, b + 128; OpenCV's own bit-exact tables), interleaved. */
+export function lab8Of(cv: CV, img: RgbImage): Uint8Array {
+  const m = matFromRgb(cv, img);
+  const lab = new cv.Mat();
+  try {
+    cv.cvtColor(m, lab, cv.COLOR_RGB2Lab);
+    return lab.data.slice();
+  } finally {
+    m.delete();
+    lab.delete();
+  }
+}

@@ -334,26 +334,30 @@ export function srgbToLab8(r: number, g: number, b: number): [number, number, nu
 
 /**
  * UCIQE as JOU-UIP's `UCIQE.py` (the port of the widely used `UCIQE.m`) computes it, on OpenCV's 8-bit Lab
- * divided by 255, a and b keeping their +128 offset:
+ * divided by 255, a and b keeping their +128 offset. Pass OpenCV's Lab (`lab8Of` in mat.ts) to match the script
+ * to rounding; without it the Lab is ours rounded to 8 bits, which differs from OpenCV's fixed-point tables by one
+ * level on some pixels (UCIQE within ~0.003 of the script on the test images).
+ *
  *   chroma C = sqrt(a^2 + b^2); saturation S = C / sqrt(C^2 + L^2); mu_s = mean S;
  *   sigma_c = sqrt(mean |1 - (mean C / C)^2|)  (the script's "variance of chroma");
  *   con_l = (i_hi - i_lo) / 65535, where a 65536-bin histogram spans [min L, max L] (numpy's default range) and
  *   i_lo / i_hi are the first bins whose cumulative share is > 1% / >= 99%.
  */
-export function uciqeJou(img: RgbImage): Uciqe {
+export function uciqeJou(img: RgbImage, lab8?: Uint8Array): Uciqe {
   const n = img.width * img.height;
   if (n === 0) return { uciqe: 0, sigmaC: 0, conL: 0, muS: 0 };
   const d = img.data;
+  if (lab8 && lab8.length !== d.length) throw new Error(`uciqeJou: Lab has ${lab8.length} values for ${d.length} RGB values`);
   const lum = new Float64Array(n);
   const chr = new Float64Array(n);
   let sumSat = 0;
   let sumChr = 0;
   const cache = new Map<number, [number, number]>();
   for (let i = 0, p = 0; i < n; i++, p += 3) {
-    const key = (d[p]! << 16) | (d[p + 1]! << 8) | d[p + 2]!;
+    const key = lab8 ? (lab8[p]! << 16) | (lab8[p + 1]! << 8) | lab8[p + 2]! : (d[p]! << 16) | (d[p + 1]! << 8) | d[p + 2]!;
     let lc = cache.get(key);
     if (!lc) {
-      const [l8, a8, b8] = srgbToLab8(d[p]!, d[p + 1]!, d[p + 2]!);
+      const [l8, a8, b8] = lab8 ? [lab8[p]!, lab8[p + 1]!, lab8[p + 2]!] : srgbToLab8(d[p]!, d[p + 1]!, d[p + 2]!);
       lc = [l8 / 255, Math.sqrt((a8 / 255) ** 2 + (b8 / 255) ** 2)];
       if (cache.size < 65536) cache.set(key, lc);
     }
@@ -408,7 +412,7 @@ export function uiqmOf(img: RgbImage, variant: UiqmVariant, block = 8): Uiqm {
   return variant === 'funie-gan' ? uiqmFunie(img) : uiqm(img, block);
 }
 
-/** UCIQE by the named variant. */
-export function uciqeOf(img: RgbImage, variant: UciqeVariant): Uciqe {
-  return variant === 'jou-uip' ? uciqeJou(img) : uciqe(img);
+/** UCIQE by the named variant (`lab8`: OpenCV's 8-bit Lab of `img`, used by `jou-uip`). */
+export function uciqeOf(img: RgbImage, variant: UciqeVariant, lab8?: Uint8Array): Uciqe {
+  return variant === 'jou-uip' ? uciqeJou(img, lab8) : uciqe(img);
 }
