@@ -116,21 +116,25 @@ try {
     for (const n of [...new Set([1, workers])]) {
       const py = runPython(recipe, n, root, ops);
       opencv = `${py.opencv}, ${py.threads} threads per process`;
-      const params = recipe === 'deglare' ? { images: 'images', out: 'out' } : { images: 'images', out: 'out', ops };
+      // the twin computes no quality scores, so neither does pipe here (scores: false); the extra row below has them
+      const params = recipe === 'deglare' ? { images: 'images', out: 'out' } : { images: 'images', out: 'out', ops, scores: false };
       const ours = await runStage(recipe, params, root, rels, n);
       const [mad, madMax] = await difference(rels, ours.outDir, py.outDir);
       lines.push(
-        `| ${recipe} | ${n} vs ${n} | ${py.seconds.toFixed(2)} s (${py.imagesPerSecond.toFixed(2)}/s) | ${ours.seconds.toFixed(2)} s (${ours.perSecond.toFixed(2)}/s) | **${(ours.perSecond / py.imagesPerSecond).toFixed(2)}x** | ${mad.toFixed(2)} (max ${madMax.toFixed(2)}) |`,
+        `| ${recipe} | ${n} vs ${n} | ${py.seconds.toFixed(2)} s (${py.imagesPerSecond.toFixed(2)}/s) | ${ours.seconds.toFixed(2)} s (${ours.perSecond.toFixed(2)}/s) | **${(ours.perSecond / py.imagesPerSecond).toFixed(2)}x** | ${mad.toFixed(3)} (max ${madMax.toFixed(3)}) |`,
       );
     }
   }
+  const scored = await runStage('enhance', { images: 'images', out: 'out', ops }, root, rels, workers);
+  lines.push(`| enhance with UIQM + UCIQE of every input and output (pipe only: not like for like) | — vs ${workers} | — | ${scored.seconds.toFixed(2)} s (${scored.perSecond.toFixed(2)}/s) | — | — |`);
   console.log(`${count} rendered 640x480 images; Python ${execFileSync('/usr/bin/python3', ['--version'], { encoding: 'utf8' }).trim()} + OpenCV ${opencv};`);
   console.log(`pipe: worker threads, one core each; both sides warmed with one image per worker, start-up excluded, reading and writing included.`);
-  console.log(`enhance ops (pipeline.yaml): ${ops.map((o) => o.op).join(', ')}; pipe's enhance also computes UIQM and UCIQE of input and output, the twin does not.`);
+  console.log(`enhance ops (pipeline.yaml): ${ops.map((o) => o.op).join(', ')}; pipe's enhance with scores: false (the twin computes no UIQM/UCIQE either).`);
   console.log(`${os.cpus().length} cores, load average ${loadStart.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end\n`);
   console.log('| stage | processes: Python vs pipe workers | Python + OpenCV | pipe | pipe / Python (images/s) | mean abs. difference of pipe\'s output vs OpenCV\'s, grey levels (0-255) per image: mean (max) |');
   console.log('| --- | --- | --- | --- | --- | --- |');
   for (const l of lines) console.log(l);
 } finally {
-  await rm(root, { recursive: true, force: true });
+  if (process.env.KEEP) console.error(`kept ${root}`);
+  else await rm(root, { recursive: true, force: true });
 }

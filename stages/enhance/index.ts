@@ -35,6 +35,10 @@ export default defineStage<EnhanceParams>({
     const ext = p.format === 'png' ? 'png' : 'jpg';
     const writing = writeImage(path.join(ctx.outDir, 'images', dir, `${stem}.${ext}`), out, { format: p.format, quality: p.quality });
     const q = (im: typeof img) => ({ uiqm: round(uiqmOf(im, p.uiqm, p.metricBlock).uiqm), uciqe: round(uciqeOf(im, p.uciqe, p.uciqe === 'jou-uip' ? lab8Of(cv, im) : undefined).uciqe) });
+    if (!p.scores) {
+      await writing;
+      return { summary: null };
+    }
     const summary: QualitySummary = { input: q(img), output: q(out) };
     await writing;
     return { summary: summary as unknown as Json };
@@ -42,6 +46,11 @@ export default defineStage<EnhanceParams>({
   async reduce(ctx, items) {
     const rows = items.filter((i) => i.summary && typeof i.summary === 'object') as unknown as { rel: string; summary: QualitySummary }[];
     const mean = (f: (s: QualitySummary) => number) => (rows.length ? round(rows.reduce((a, r) => a + f(r.summary), 0) / rows.length) : 0);
+    if (!ctx.params.scores) {
+      const metrics = { images: items.length, ops: ctx.params.ops.map((o) => o.op), scores: 'not computed (scores: false)' };
+      await writeAtomic(ctx.path(`${ctx.params.out}/quality.json`), JSON.stringify(metrics, null, 2) + '\n');
+      return;
+    }
     const metrics = {
       images: rows.length,
       // which implementation each number comes from (see stages/lib/image/quality.ts)

@@ -62,6 +62,11 @@ export const enhanceParams = z
     ops: z.array(opSchema).default([{ op: 'levels', clip: 0.5 }]),
     format: z.enum(['png', 'jpg']).default('png'),
     quality: z.number().int().min(1).max(100).default(95),
+    /**
+     * Score every input and output with UIQM and UCIQE (quality.json). At 640x480 the four scores cost about three
+     * times the CPU of the default ops; `false` leaves quality.json with the image count and ops only.
+     */
+    scores: z.boolean().default(true),
     /** UIQM tile size in pixels (variant `pipe`; `funie-gan` always uses 10). */
     metricBlock: z.number().int().min(2).max(64).default(8),
     /**

@@ -251,4 +251,17 @@ describe('enhance stage', () => {
     const q = JSON.parse(await readFile(path.join(root, 'work/en/quality.json'), 'utf8'));
     expect(q.variants).toEqual({ uiqm: 'funie-gan', uciqe: 'jou-uip' });
   });
+
+  it('scores: false writes the image, no scores, and a quality.json saying they were not computed', async () => {
+    const root = path.join(dir, 'repo-noq');
+    await writeImage(path.join(root, 'in/a.png'), textured(), { format: 'png' });
+    const params = enhanceParams.parse({ images: 'in', out: 'work/en', ops: [{ op: 'levels' }], scores: false });
+    const outDir = path.join(dir, 'item-noq');
+    const res = await s.processItem(itemCtx(root, params, 'in', 'a.png', outDir));
+    expect(res.summary).toBeNull();
+    expect((await readRgb(path.join(outDir, 'images/a.png'))).width).toBe(24);
+    await s.reduce!(stageCtx(root, params), [{ rel: 'a.png', summary: null }]);
+    const q = JSON.parse(await readFile(path.join(root, 'work/en/quality.json'), 'utf8'));
+    expect(q).toEqual({ images: 1, ops: ['levels'], scores: 'not computed (scores: false)' });
+  });
 });
