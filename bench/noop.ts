@@ -5,11 +5,12 @@
  * outputs. Prints a Markdown table for BENCHMARKS.md.
  *   node --import tsx bench/noop.ts [files=10000]
  */
-import { mkdtemp, mkdir, writeFile, utimes } from 'node:fs/promises';
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { execFileSync, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setUpSnakemake } from './snakemake-twin.ts';
 
 const N = Number(process.argv[2] ?? 10_000);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,27 +40,8 @@ const t0 = Date.now();
 execFileSync(process.execPath, [bin, 'run'], { cwd: dir, env, stdio: 'inherit' });
 console.error(`first full run: ${((Date.now() - t0) / 1000).toFixed(1)} s for ${N} items`);
 
-// Snakemake twin over the same inputs; outputs made newer than inputs so `-n` has nothing to do.
-await writeFile(
-  path.join(dir, 'Snakefile'),
-  `import glob, os
-IDS = [p[len("data/"):-len(".txt")] for p in glob.glob("data/*/*.txt")]
-rule all:
-    input: "smk_count.txt"
-rule copy:
-    input: "data/{id}.txt"
-    output: "smk_work/{id}.txt"
-    shell: "cp {input} {output}"
-rule count:
-    input: expand("smk_work/{id}.txt", id=IDS)
-    output: "smk_count.txt"
-    shell: "find smk_work -type f | wc -l > {output}"
-`,
-);
-execFileSync('sh', ['-c', 'cp -r work smk_work && cp count.txt smk_count.txt'], { cwd: dir });
-const later = new Date(Date.now() + 5000);
-execFileSync('sh', ['-c', `find smk_work smk_count.txt -exec touch -d @${Math.floor(later.getTime() / 1000)} {} +`], { cwd: dir });
-void utimes;
+// Snakemake twin over the same inputs, its outputs up to date so `-n` has nothing to do.
+await setUpSnakemake(dir);
 
 const hasSnakemake = spawnSync('snakemake', ['--version']).status === 0;
 const cmds = [`node ${bin} status`, `node ${bin} run`, ...(hasSnakemake ? ['snakemake -n -c1 --quiet'] : [])];

@@ -21,6 +21,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setUpSnakemake } from './snakemake-twin.ts';
 
 const argv = process.argv.slice(2);
 const flag = (name: string, dflt: number): number => {
@@ -121,24 +122,7 @@ async function measure(n: number): Promise<Row[]> {
       for (const what of ['no-op `-n`', 'one file changed, `-c1`']) rows.push({ files: n, what, tool: 'snakemake', note: 'not installed' });
       return rows;
     }
-    await writeFile(
-      path.join(dir, 'Snakefile'),
-      `import glob
-IDS = [p[len("data/"):-len(".txt")] for p in glob.glob("data/*/*.txt")]
-rule all:
-    input: "smk_count.txt"
-rule copy:
-    input: "data/{id}.txt"
-    output: "smk_work/{id}.txt"
-    shell: "cp {input} {output}"
-rule count:
-    input: expand("smk_work/{id}.txt", id=IDS)
-    output: "smk_count.txt"
-    shell: "find smk_work -type f | wc -l > {output}"
-`,
-    );
-    // Snakemake's outputs made by copying (newer than the inputs), so `-n` has nothing to do.
-    execFileSync('sh', ['-c', 'cp -r data smk_work && find smk_work -type f | wc -l > smk_count.txt'], { cwd: dir });
+    await setUpSnakemake(dir);
     const smkRows: [string, string, string | undefined][] = [
       ['no-op `-n`', 'snakemake -n -c1 --quiet', undefined],
       ['one file changed, `-c1`', 'snakemake -c1 --quiet', touchOne('smk')],
