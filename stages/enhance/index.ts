@@ -48,7 +48,7 @@ export default defineStage<EnhanceParams>({
     const mean = (f: (s: QualitySummary) => number) => (rows.length ? round(rows.reduce((a, r) => a + f(r.summary), 0) / rows.length) : 0);
     if (!ctx.params.scores) {
       const metrics = { images: items.length, ops: ctx.params.ops.map((o) => o.op), scores: 'not computed (scores: false)' };
-      await writeAtomic(ctx.path(`${ctx.params.out}/quality.json`), JSON.stringify(metrics, null, 2) + '\n');
+      await writeFileAtomic(ctx.path(`${ctx.params.out}/quality.json`), JSON.stringify(metrics, null, 2) + '\n');
       return;
     }
     const metrics = {
