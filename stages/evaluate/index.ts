@@ -12,7 +12,7 @@ export default defineStage<EvaluateParams>({
   kind: 'whole',
   description: 'Score a trained segmentation model on a split: IoU per class, mean IoU, accuracy; prediction PNGs and overlays',
   params: evaluateParams,
-  io: (p) => ({ deps: [p.model, p.images, p.labels, p.list], outs: [p.out], metrics: [`${p.out}/metrics.json`] }),
+  io: (p) => ({ deps: [p.model, p.images, p.labels, ...(p.list ? [p.list] : [])], outs: [p.out], metrics: [`${p.out}/metrics.json`] }),
   // One thread, like train: without a GPU, evaluations run side by side, one per core.
   resources: () => ({ gpu: 1, cpu: 1 }),
   async run(ctx) {

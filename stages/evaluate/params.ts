@@ -1,25 +1,30 @@
 /** Parameters of the `evaluate` stage. */
 import { z } from 'zod';
-
-const rgb = z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)]);
+import { classNamesSchema, colourListSchema } from '../lib/image/palette.ts';
 
 export const evaluateParams = z
   .object({
     /** Model folder written by `train`. */
     model: z.string(),
     images: z.string(),
-    /** Index label PNGs (`<stem>.png`, 255 = ignore) or colour masks in `palette` colours. */
+    /**
+     * Folder of labels (`<stem>.<any image extension>`): `convert`'s out folder (index PNGs and
+     * classes.json), index labels (255 = ignore), or colour masks in `palette` colours.
+     */
     labels: z.string(),
-    list: z.string(),
+    /** Split list (`image mask` a line, matched by stem). Absent: every image with a label. */
+    list: z.string().optional(),
     out: z.string(),
-    /** Class names, in index order; their count must match the model's. */
-    classes: z.array(z.string()).min(2).default(['background', 'valve', 'pipe']),
-    /** Colour per class for prediction PNGs and overlays (and for reading colour-mask labels). */
-    palette: z.array(rgb).default([
-      [0, 0, 0],
-      [128, 0, 0],
-      [0, 128, 0],
-    ]),
+    /**
+     * Class names (or their number), in index order. Absent: the labels folder's classes.json,
+     * else the model's own list; given: checked against both.
+     */
+    classes: classNamesSchema.optional(),
+    /**
+     * Colour per class (`[[r, g, b], ...]` or `[{ name, color }, ...]`) of colour-mask labels, for
+     * labels folders without classes.json; with one, a check against it.
+     */
+    palette: colourListSchema.optional(),
     /** Number of images (evenly spread over the list) that get an overlay. */
     samples: z.number().int().min(0).default(8),
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),

@@ -10,17 +10,6 @@ type RGB = [number, number, number];
 /** Colour of the ignore label in pictures (VOC's boundary colour). */
 const IGNORE_COLOUR: RGB = [224, 224, 192];
 
-/** `given` extended to `n` colours with PASCAL VOC's bit-interleaved palette. */
-export function paletteFor(n: number, given: RGB[]): RGB[] {
-  const out = given.slice(0, n);
-  for (let i = out.length; i < n; i++) {
-    const c: RGB = [0, 0, 0];
-    for (let j = 0, k = i; j < 8; j++, k >>= 3) for (let b = 0; b < 3; b++) c[b]! |= ((k >> b) & 1) << (7 - j);
-    out.push(c);
-  }
-  return out;
-}
-
 function colourise(idx: ArrayLike<number>, palette: RGB[]): Uint8Array {
   const out = new Uint8Array(idx.length * 3);
   for (let i = 0; i < idx.length; i++) out.set(palette[idx[i]!] ?? IGNORE_COLOUR, i * 3);

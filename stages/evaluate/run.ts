@@ -8,11 +8,13 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFileAtomic, FailureError, failure, type StageContext } from '../../src/stage-api.ts';
 import { selectBackend } from '../lib/tf/backend.ts';
-import { decodeLabel, decodeRGB, resolveSamples, toInput } from '../lib/tf/data.ts';
+import { extendPalette } from '../lib/image/palette.ts';
+import { decodeLabel, decodeRGB, pairSamples, sizeMismatch, toInput } from '../lib/tf/data.ts';
+import { addCounts, checkLabelSet, checkModelClasses, emptyCounts, labelSpec, repoName, type ModelClasses } from '../lib/tf/labels.ts';
 import { loadModel } from '../lib/tf/io-handler.ts';
 import { accumulate, confusionRows, emptyConfusion, scores } from '../lib/tf/metrics.ts';
 import type { EvaluateParams } from './params.ts';
-import { paletteFor, writeOverlay, writePrediction } from './render.ts';
+import { writeOverlay, writePrediction } from './render.ts';
 
 /** Indices of `k` images spread evenly over `n`. */
 export function sampleIndices(n: number, k: number): Set<number> {
@@ -22,7 +24,6 @@ export function sampleIndices(n: number, k: number): Set<number> {
 
 export async function runEvaluation(ctx: StageContext<EvaluateParams>): Promise<void> {
   const p = ctx.params;
-  const samples = await resolveSamples(ctx.path(p.list), ctx.path(p.images), ctx.path(p.labels));
   const backend = await selectBackend(p.backend, { training: false, threads: ctx.threads, log: (l) => ctx.log(l) });
   if (!backend.ok) throw new FailureError({ ...backend.error, stage: ctx.stage });
 
@@ -36,12 +37,19 @@ export async function runEvaluation(ctx: StageContext<EvaluateParams>): Promise<
   const model = loaded.model;
   try {
     const C = model.config.numClasses;
-    if (p.classes.length !== C) {
-      throw new FailureError(
-        failure('bad-params', `classes names ${p.classes.length} classes but the model in ${p.model} predicts ${C}`, { stage: ctx.stage }),
-      );
-    }
-    const palette = paletteFor(C, p.palette);
+    // One class list: the labels folder's (or the params'), and the model's must be the same.
+    const modelClasses: ModelClasses = { numClasses: C, name: p.model, ...(loaded.topology.classes ? { classes: loaded.topology.classes } : {}) };
+    const spec = await labelSpec({ labelsAbs: ctx.path(p.labels), labelsName: p.labels, classes: p.classes, palette: p.palette, model: modelClasses });
+    checkModelClasses(spec, modelClasses);
+    const names = spec.classes.names;
+    const { samples, warnings } = await pairSamples({
+      images: { abs: ctx.path(p.images), name: p.images },
+      labels: { abs: ctx.path(p.labels), name: p.labels },
+      ...(p.list ? { list: { abs: ctx.path(p.list), name: p.list } } : {}),
+    });
+    const palette = extendPalette(C, spec.classes.colors);
+    const repo = repoName(ctx);
+    const counts = emptyCounts(C);
     const out = ctx.path(p.out);
     await mkdir(path.join(out, 'pred'), { recursive: true });
     if (p.samples > 0) await mkdir(path.join(out, 'overlays'), { recursive: true });
@@ -49,33 +57,42 @@ export async function runEvaluation(ctx: StageContext<EvaluateParams>): Promise<
     const cm = emptyConfusion(C);
     for (const [i, s] of samples.entries()) {
       if (ctx.signal.aborted) throw new FailureError(failure('killed', `evaluation stopped after ${i} images`, { stage: ctx.stage }));
-      const [image, label] = await Promise.all([decodeRGB(s.image), decodeLabel(s.label, p.palette)]);
-      if (image.width !== label.width || image.height !== label.height) {
-        throw new FailureError(failure('io', `${s.label} is ${label.width}x${label.height} but ${s.image} is ${image.width}x${image.height}`, { stage: ctx.stage, file: s.label }));
-      }
+      const [image, label] = await Promise.all([decodeRGB(s.image), decodeLabel(s.label, spec, repo(s.label))]);
+      if (image.width !== label.width || image.height !== label.height) throw sizeMismatch(s, image, label, repo);
+      addCounts(counts, label);
+      // Each image at its own size: no resizing, so the scores are over the labels as drawn.
       const pred = tf.tidy(() => model.classify(tf.tensor4d(toInput(image), [1, image.height, image.width, 3])));
       const classes = (await pred.data()) as Int32Array;
       pred.dispose();
       accumulate(cm, label.data, classes);
-      await writePrediction(path.join(out, 'pred', `${s.stem}.png`), classes, image.width, image.height, palette);
-      if (overlays.has(i)) await writeOverlay(path.join(out, 'overlays', `${s.stem}.png`), image, label, classes, palette);
+      const predFile = path.join(out, 'pred', `${s.stem}.png`);
+      if (s.stem.includes('/')) await mkdir(path.dirname(predFile), { recursive: true });
+      await writePrediction(predFile, classes, image.width, image.height, palette);
+      if (overlays.has(i)) {
+        const overlayFile = path.join(out, 'overlays', `${s.stem}.png`);
+        if (s.stem.includes('/')) await mkdir(path.dirname(overlayFile), { recursive: true });
+        await writeOverlay(overlayFile, image, label, classes, palette);
+      }
       ctx.progress({ step: i + 1, total: samples.length, message: s.stem });
       // Let an abort reach us between images.
       await new Promise((r) => setImmediate(r));
     }
+    warnings.push(...checkLabelSet(counts, spec, `the labels of ${p.list ?? p.labels}`));
+    for (const w of warnings) ctx.log(`warning: ${w}`);
     const sc = scores(cm);
-    const byName = <T>(v: T[]): Record<string, T> => Object.fromEntries(p.classes.map((n, c) => [n, v[c]!]));
+    const byName = <T>(v: T[]): Record<string, T> => Object.fromEntries(names.map((n, c) => [n, v[c]!]));
     const metrics = {
       meanIoU: sc.meanIoU,
       pixelAccuracy: sc.pixelAccuracy,
       frequencyWeightedIoU: sc.frequencyWeightedIoU,
       iou: byName(sc.iou),
       classAccuracy: byName(sc.classAccuracy),
-      classes: p.classes,
+      classes: names,
       confusion: confusionRows(cm),
       pixels: sc.pixels,
       images: samples.length,
       backend: backend.value.name,
+      ...(warnings.length ? { warnings } : {}),
     };
     await writeFileAtomic(path.join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
     ctx.log(`mean IoU ${(100 * sc.meanIoU).toFixed(1)}% over ${samples.length} images`);

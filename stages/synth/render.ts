@@ -3,6 +3,7 @@
  * and deterministic — the output depends only on (params, index). Workers
  * call this; tests call it directly.
  */
+import { STUDY_PALETTE } from '../lib/image/palette.ts';
 import { drawBackground } from './background.ts';
 import { LABEL, makeGBuffer, type GBuffer } from './gbuffer.ts';
 import { renderCondition } from './optics.ts';
@@ -12,12 +13,8 @@ import { makeCamera, makeScene } from './scene.ts';
 import { CONDITIONS, type Condition, type SynthParams } from './params.ts';
 import { imageStats, type ImageStats } from './stats.ts';
 
-/** VOC colours of the labels: background, valve, pipe. */
-export const PALETTE: readonly (readonly [number, number, number])[] = [
-  [0, 0, 0],
-  [128, 0, 0],
-  [0, 128, 0],
-];
+/** Mask colours of the labels (background, valve, pipe): the study's class list, in LABEL order. */
+export const PALETTE: readonly (readonly [number, number, number])[] = STUDY_PALETTE.map((e) => e.color);
 
 /** One rendered frame: 8-bit RGB image and RGB mask, interleaved, width*height*3. */
 export interface Frame {

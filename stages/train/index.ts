@@ -11,7 +11,7 @@ export default defineStage<TrainParams>({
   description: 'Train a DeepLab (v3+ MobileNetV2 or v1 LargeFOV) segmentation model with TensorFlow.js',
   params: trainParams,
   io: (p) => ({
-    deps: [p.images, p.labels, p.list, ...(p.init ? [p.init] : [])],
+    deps: [p.images, p.labels, ...(p.list ? [p.list] : []), ...(p.init ? [p.init] : [])],
     outs: [p.out],
     metrics: [`${p.out}/train.json`],
   }),

@@ -12,23 +12,30 @@
  * better with group norm.
  */
 import { z } from 'zod';
-
-const rgb = z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)]);
+import { classNamesSchema, colourListSchema } from '../lib/image/palette.ts';
 
 export const trainParams = z
   .object({
     /** Folder of input images (`<stem>.*`). */
     images: z.string(),
-    /** Folder of index label PNGs (`<stem>.png`: 0..C-1, 255 = ignore). */
+    /**
+     * Folder of labels (`<stem>.<any image extension>`): `convert`'s out folder (index PNGs and the
+     * `classes.json` that names the classes), or index labels (0..C-1, 255 = ignore) with `classes`,
+     * or colour masks with `palette`.
+     */
     labels: z.string(),
-    /** Split list: one `images/x.jpg masks/x.png` pair a line; samples are matched by stem. */
-    list: z.string(),
+    /** Split list: one `images/x.jpg masks/x.png` pair a line; samples are matched by stem. Absent: every image with a label. */
+    list: z.string().optional(),
     /** Output model folder. */
     out: z.string(),
     /** Folder of an earlier saved model to start from (fine-tuning). */
     init: z.string().optional(),
     model: z.enum(['deeplabv3plus', 'largefov']).default('deeplabv3plus'),
-    classes: z.number().int().min(2).default(3),
+    /**
+     * Number of classes or their names, in index order. Absent: the labels folder's classes.json
+     * (written by convert); given: checked against it.
+     */
+    classes: classNamesSchema.optional(),
     width: z.number().positive().default(0.5),
     outputStride: z.union([z.literal(8), z.literal(16)]).default(16),
     norm: z.enum(['group', 'batch']).default('group'),
@@ -48,12 +55,11 @@ export const trainParams = z
     power: z.number().min(0).default(0.9),
     /** Per-class loss weights (length = classes). */
     classWeights: z.array(z.number().min(0)).optional(),
-    /** Colours of colour-mask labels, when labels are not index PNGs. */
-    palette: z.array(rgb).default([
-      [0, 0, 0],
-      [128, 0, 0],
-      [0, 128, 0],
-    ]),
+    /**
+     * Colours of colour-mask labels (`[[r, g, b], ...]` or `[{ name, color }, ...]`, one per class),
+     * for labels folders without classes.json; with one, a check against it.
+     */
+    palette: colourListSchema.optional(),
     checkpointEvery: z.number().int().positive().default(50),
     progressEvery: z.number().int().positive().default(5),
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),

@@ -9,7 +9,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writeFileAtomic, FailureError, failure, type StageContext } from '../../src/stage-api.ts';
 import { selectBackend } from '../lib/tf/backend.ts';
 import { loadCheckpoint, saveCheckpoint, type CurvePoint, type TrainState } from '../lib/tf/checkpoint.ts';
-import { augmentedCrop, batchIndices, loadSamples, resolveSamples, stepRng, type LoadedSample } from '../lib/tf/data.ts';
+import { describeClasses } from '../lib/image/class-list.ts';
+import { augmentedCrop, batchIndices, loadSamples, pairSamples, stepRng, type LoadedSample } from '../lib/tf/data.ts';
+import { checkLabelSet, labelSpec, repoName, type LabelCounts, type LabelSpec } from '../lib/tf/labels.ts';
 import { loadModel, saveModel } from '../lib/tf/io-handler.ts';
 import { buildModel, type ModelConfig } from '../lib/tf/models/index.ts';
 import { Optimizer, type OptimizerConfig } from '../lib/tf/optimizer.ts';
@@ -23,10 +25,10 @@ function trainingKey(p: TrainParams): string {
   return JSON.stringify(Object.keys(rest).sort().map((k) => [k, rest[k as keyof typeof rest]]));
 }
 
-function modelConfig(p: TrainParams): ModelConfig {
+function modelConfig(p: TrainParams, numClasses: number): ModelConfig {
   return {
     arch: p.model,
-    numClasses: p.classes,
+    numClasses,
     width: p.width,
     outputStride: p.model === 'largefov' ? 8 : p.outputStride,
     norm: p.norm,
@@ -43,9 +45,9 @@ function bad(ctx: StageContext<TrainParams>, message: string, hint?: string): Fa
   return new FailureError(failure('bad-params', message, { stage: ctx.stage, ...(hint ? { hint } : {}) }));
 }
 
-async function startingState(ctx: StageContext<TrainParams>, key: string): Promise<TrainState> {
+async function startingState(ctx: StageContext<TrainParams>, key: string, numClasses: number): Promise<TrainState> {
   const p = ctx.params;
-  const config = modelConfig(p);
+  const config = modelConfig(p, numClasses);
   const resumed = await loadCheckpoint(path.join(ctx.workDir, 'checkpoints'), key, optimizerConfig(p)).catch((e: Error) => {
     ctx.log(`ignoring unreadable checkpoint: ${e.message}`);
     return undefined;
@@ -94,24 +96,45 @@ function curveCsv(curve: CurvePoint[]): string {
   return ['step,loss,lr,imagesPerSec', ...curve.map((c) => `${c.step},${c.loss},${c.lr},${c.imagesPerSec.toFixed(3)}`)].join('\n') + '\n';
 }
 
+/**
+ * The training set: images paired with labels, the class list (classes.json,
+ * checked against the params), every label validated, pixel counts per class.
+ * Warnings (unpaired files, classes without pixels) are logged and returned.
+ */
+async function trainingData(ctx: StageContext<TrainParams>): Promise<{ spec: LabelSpec; data: LoadedSample[]; counts: LabelCounts; warnings: string[] }> {
+  const p = ctx.params;
+  // Failures here name files and params; the run boundary adds the stage.
+  const spec = await labelSpec({ labelsAbs: ctx.path(p.labels), labelsName: p.labels, classes: p.classes, palette: p.palette });
+  const paired = await pairSamples({
+    images: { abs: ctx.path(p.images), name: p.images },
+    labels: { abs: ctx.path(p.labels), name: p.labels },
+    ...(p.list ? { list: { abs: ctx.path(p.list), name: p.list } } : {}),
+  });
+  const { samples: data, counts } = await loadSamples(paired.samples, spec, repoName(ctx));
+  const warnings = [...paired.warnings, ...checkLabelSet(counts, spec, `the training set (${p.list ?? p.labels})`)];
+  ctx.log(`${data.length} training images from ${p.list ?? p.images}, ${describeClasses(spec.classes.names)} from ${spec.source}`);
+  for (const w of warnings) ctx.log(`warning: ${w}`);
+  return { spec, data, counts, warnings };
+}
+
+
 /** Runs the stage (see index.ts). Failures are thrown as FailureError. */
 export async function runTraining(ctx: StageContext<TrainParams>): Promise<void> {
   const p = ctx.params;
   const started = performance.now();
   if (p.scaleMin > p.scaleMax) throw bad(ctx, `scaleMin (${p.scaleMin}) is larger than scaleMax (${p.scaleMax})`);
-  if (p.classWeights && p.classWeights.length !== p.classes) {
-    throw bad(ctx, `classWeights has ${p.classWeights.length} entries but classes is ${p.classes}`);
+  const { spec, data, counts, warnings } = await trainingData(ctx);
+  const C = spec.classes.names.length;
+  if (p.classWeights && p.classWeights.length !== C) {
+    throw bad(ctx, `classWeights has ${p.classWeights.length} entries but there are ${describeClasses(spec.classes.names)} (from ${spec.source})`);
   }
-  const samples = await resolveSamples(ctx.path(p.list), ctx.path(p.images), ctx.path(p.labels));
-  const data = await loadSamples(samples, p.palette);
-  ctx.log(`${data.length} training images from ${p.list}`);
 
   const backend = await selectBackend(p.backend, { training: true, threads: ctx.threads, log: (l) => ctx.log(l) });
   if (!backend.ok) throw new FailureError({ ...backend.error, stage: ctx.stage });
 
   const key = trainingKey(p);
   const ckptDir = path.join(ctx.workDir, 'checkpoints');
-  const state = await startingState(ctx, key);
+  const state = await startingState(ctx, key, C);
   const resumedFrom = state.step;
   try {
     for (let step = state.step; step < p.steps; step++) {
@@ -149,7 +172,7 @@ export async function runTraining(ctx: StageContext<TrainParams>): Promise<void>
     }
 
     const out = ctx.path(p.out);
-    await saveModel(state.model, out, { json: { training: JSON.parse(JSON.stringify(p)) as Record<string, unknown> } });
+    await saveModel(state.model, out, { classes: spec.classes, json: { training: JSON.parse(JSON.stringify(p)) as Record<string, unknown> } });
     await writeFileAtomic(path.join(out, 'curve.csv'), curveCsv(state.curve));
     const tail = state.curve.slice(-10);
     const metrics = {
@@ -158,6 +181,11 @@ export async function runTraining(ctx: StageContext<TrainParams>): Promise<void>
       steps: p.steps,
       resumedFrom,
       images: data.length,
+      classes: spec.classes.names,
+      // Label pixels per class over the training set (before augmentation), and ignored pixels.
+      pixels: Object.fromEntries(spec.classes.names.map((n, i) => [n, counts.pixels[i]!])),
+      ignoredPixels: counts.ignored,
+      warnings,
       backend: backend.value.name,
       seconds: Math.round((performance.now() - started) / 100) / 10,
     };

@@ -6,7 +6,7 @@ import { FailureError } from '../../src/failure.ts';
 import type { Json, PerItemStage } from '../../src/stage-api.ts';
 import stage from '../../stages/convert/index.ts';
 import { findInstances } from '../../stages/convert/instances.ts';
-import { convertParams, type ConvertParams } from '../../stages/convert/params.ts';
+import { convertPalette, convertParams, type ConvertParams } from '../../stages/convert/params.ts';
 import { encodeBmp24 } from '../../stages/lib/image/bmp.ts';
 import { writeImage } from '../../stages/lib/image/io.ts';
 import { colorsToLabels, STUDY_PALETTE } from '../../stages/lib/image/palette.ts';
@@ -95,7 +95,9 @@ describe('convert stage', () => {
   const s = stage as PerItemStage<ConvertParams>;
 
   it('validates params: palette, ignore label', () => {
-    expect(convertParams.parse({}).palette).toEqual(STUDY_PALETTE);
+    expect(convertPalette(convertParams.parse({}))).toEqual(STUDY_PALETTE);
+    expect(convertPalette(convertParams.parse({ binary: true })).map((e) => e.name)).toEqual(['background', 'foreground']);
+    expect(convertParams.safeParse({ binary: true, palette: STUDY_PALETTE }).success).toBe(false);
     expect(convertParams.safeParse({ ignoreLabel: 1 }).success).toBe(false);
     expect(convertParams.safeParse({ palette: [{ name: 'a', color: [0, 0, 0] }, { name: 'a', color: [1, 1, 1] }] }).success).toBe(false);
     expect(s.io(convertParams.parse({ masks: 'm', out: 'o', images: 'i' }))).toMatchObject({ deps: ['i'], outs: ['o'], metrics: ['o/classes.json'], map: { in: 'm', out: 'o' } });
@@ -173,9 +175,10 @@ describe('convert stage', () => {
     expect(msg).toMatch(/masks\/x\.png/);
     expect(msg).toMatch(/images\/x\.png/);
     expect(msg).toMatch(/20x10.*21x10/);
-    // no image at all for a mask is an error too
+    // a mask without an image is left out (reduce warns about it), not converted
     await writeImage(path.join(root, 'masks/y.png'), mask(), { format: 'png' });
-    await expect(s.processItem(itemCtx(root, params, 'masks', 'y.png', path.join(env.dir, 'i3')))).rejects.toThrow(/masks\/y\.png|y\.png: no image named y\.\*/);
+    const skipped = await s.processItem(itemCtx(root, params, 'masks', 'y.png', path.join(env.dir, 'i3')));
+    expect(skipped.summary).toEqual({ skipped: 'no-image', message: 'masks/y.png: no image named y.* in images' });
   });
 
   it('fails a truncated PNG mask with a message naming it', async () => {

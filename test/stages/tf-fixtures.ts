@@ -9,6 +9,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Progress } from '../../src/events.ts';
 import type { StageContext } from '../../src/stage-api.ts';
+import { STUDY_PALETTE } from '../../stages/lib/image/palette.ts';
 import { Rng } from '../../stages/lib/tf/rng.ts';
 import { trainParams, type TrainParams } from '../../stages/train/params.ts';
 
@@ -89,6 +90,8 @@ export async function makeDataset(root: string, n: number, size = 32, seed = 7):
     lines.push(`images/${stem}.jpg masks/${stem}.png`);
   }
   await writeFile(path.join(root, 'data/train.txt'), lines.join('\n') + '\n');
+  // The class list, as convert writes it beside its labels.
+  await writeFile(path.join(root, 'data/labels/classes.json'), JSON.stringify({ classes: STUDY_PALETTE, ignoreLabel: 255 }));
   return { images: 'data/images', labels: 'data/labels', list: 'data/train.txt' };
 }
 

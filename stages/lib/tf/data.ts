@@ -1,30 +1,19 @@
 /**
- * Training and evaluation data: the split list, matching images and index
- * labels by file stem, decoding with sharp, and the study's augmentation
+ * Training and evaluation data: images and labels paired by file stem
+ * (samples.ts), decoded with sharp and validated (labels.ts), and the study's augmentation
  * (random scale, random crop, mirror) drawn from a seeded generator keyed
  * by step, so a resumed run sees the same batches as an uninterrupted one.
  * Decoding goes through the project's image reader (stages/lib/image), so
  * every format the other stages read (BMP included) works here too.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { FailureError, failure } from '../../../src/stage-api.ts';
 import { readRgb } from '../image/io.ts';
+import { addCounts, decodeLabelFile, emptyCounts, type LabelCounts, type LabelSpec } from './labels.ts';
 import { IGNORE_LABEL } from './loss.ts';
+import type { Sample } from './samples.ts';
 import { Rng, mixSeed } from './rng.ts';
 
-/** Colours of the study's VOC-style masks: background, valve, pipe. */
-export const DEFAULT_PALETTE: [number, number, number][] = [
-  [0, 0, 0],
-  [128, 0, 0],
-  [0, 128, 0],
-];
-
-export interface Sample {
-  stem: string;
-  image: string;
-  label: string;
-}
+export { pairSamples, parseSplitList, type NamedDir, type Sample } from './samples.ts';
 
 /** An 8-bit image in memory, interleaved channels. */
 export interface Raster {
@@ -34,95 +23,16 @@ export interface Raster {
   data: Uint8Array;
 }
 
-const stemOf = (p: string): string => path.basename(p).replace(/\.[^.]*$/, '');
-
-/**
- * Stems of a split list. Each line is `image mask` (e.g. `images/x.jpg
- * masks/x.png`) or just one path; the stem of the first path names the
- * sample. Blank lines and `#` comments are skipped.
- */
-export function parseSplitList(text: string): string[] {
-  const stems: string[] = [];
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    stems.push(stemOf(line.split(/\s+/)[0]!));
-  }
-  return stems;
-}
-
-/**
- * Finds `<images>/<stem>.*` and `<labels>/<stem>.png` for every stem of the
- * list. A missing file is a 'missing-dep' failure that names the first few.
- */
-export async function resolveSamples(listFile: string, imagesDir: string, labelsDir: string): Promise<Sample[]> {
-  let text: string;
-  try {
-    text = await readFile(listFile, 'utf8');
-  } catch {
-    throw new FailureError(failure('missing-dep', `cannot read the split list ${listFile}`, { file: listFile }));
-  }
-  const stems = parseSplitList(text);
-  if (stems.length === 0) throw new FailureError(failure('missing-dep', `split list ${listFile} names no images`, { file: listFile }));
-  const byStem = new Map<string, string>();
-  let names: string[];
-  try {
-    names = (await readdir(imagesDir)).sort();
-  } catch {
-    throw new FailureError(failure('missing-dep', `cannot read the image folder ${imagesDir}`, { file: imagesDir }));
-  }
-  for (const n of names) if (!byStem.has(stemOf(n))) byStem.set(stemOf(n), n);
-  const labelNames = new Set(await readdir(labelsDir).catch(() => [] as string[]));
-  const missing: string[] = [];
-  const out: Sample[] = [];
-  for (const stem of stems) {
-    const img = byStem.get(stem);
-    if (!img) missing.push(`${path.join(imagesDir, stem)}.*`);
-    if (!labelNames.has(`${stem}.png`)) missing.push(path.join(labelsDir, `${stem}.png`));
-    if (img && labelNames.has(`${stem}.png`)) out.push({ stem, image: path.join(imagesDir, img), label: path.join(labelsDir, `${stem}.png`) });
-  }
-  if (missing.length) {
-    throw new FailureError(
-      failure('missing-dep', `${missing.length} file(s) named by ${listFile} are missing, e.g. ${missing.slice(0, 3).join(', ')}`, {
-        file: listFile,
-        hint: 'images are matched as <images>/<stem>.* and labels as <labels>/<stem>.png, by the stem of the first path on each list line',
-      }),
-    );
-  }
-  return out;
-}
-
 /** Decodes any image the project reads (sharp's formats plus BMP) to 8-bit RGB. */
 export async function decodeRGB(file: string): Promise<Raster> {
   const img = await readRgb(file);
   return { ...img, channels: 3 };
 }
 
-/**
- * Decodes a label PNG to one index per pixel. Single-channel (or grey) PNGs
- * are taken as indices; colour PNGs are mapped through `palette` (unknown
- * colours become the ignore label), so VOC-style colour masks work too.
- */
-export async function decodeLabel(file: string, palette: [number, number, number][] = DEFAULT_PALETTE): Promise<Raster> {
-  const r = await decodeRGB(file);
-  const n = r.width * r.height;
-  const out = new Uint8Array(n);
-  const ch = 3;
-  let isGrey = true;
-  for (let i = 0; i < n && isGrey; i++) {
-    const o = i * ch;
-    isGrey = r.data[o] === r.data[o + 1] && r.data[o] === r.data[o + 2];
-  }
-  if (isGrey) {
-    for (let i = 0; i < n; i++) out[i] = r.data[i * ch]!;
-  } else {
-    const lut = new Map(palette.map(([a, b, c], k) => [(a << 16) | (b << 8) | c, k]));
-    for (let i = 0; i < n; i++) {
-      const o = i * ch;
-      out[i] = lut.get((r.data[o]! << 16) | (r.data[o + 1]! << 8) | r.data[o + 2]!) ?? IGNORE_LABEL;
-    }
-  }
-  return { width: r.width, height: r.height, channels: 1, data: out };
+/** A label file as a raster of class indices (255 = ignore), validated against `spec` (see labels.ts). */
+export async function decodeLabel(file: string, spec: LabelSpec, name: string = file): Promise<Raster & { counts: number[]; ignored: number }> {
+  const l = await decodeLabelFile(file, name, spec);
+  return { width: l.width, height: l.height, channels: 1, data: l.data, counts: l.counts, ignored: l.ignored };
 }
 
 export interface LoadedSample {
@@ -131,19 +41,34 @@ export interface LoadedSample {
   label: Raster;
 }
 
-/** Decodes every sample; image and label sizes must agree. */
-export async function loadSamples(samples: Sample[], palette?: [number, number, number][]): Promise<LoadedSample[]> {
+/** The mismatch of an image and its label in size, as a failure naming both. */
+export function sizeMismatch(s: Sample, image: Raster, label: Raster, names: (abs: string) => string = (a) => a): FailureError {
+  return new FailureError(
+    failure('io', `${names(s.label)} is ${label.width}x${label.height} but its image ${names(s.image)} is ${image.width}x${image.height}`, {
+      file: names(s.label),
+      hint: 'a label must have the size of its image (as displayed, EXIF orientation applied); re-export the mask or fix the pairing',
+    }),
+  );
+}
+
+/**
+ * Decodes every sample (labels validated against `spec`); image and label
+ * sizes must agree. Returns the samples and the set's pixel counts per class.
+ */
+export async function loadSamples(
+  samples: Sample[],
+  spec: LabelSpec,
+  names: (abs: string) => string = (a) => a,
+): Promise<{ samples: LoadedSample[]; counts: LabelCounts }> {
   const out: LoadedSample[] = [];
+  const counts = emptyCounts(spec.classes.names.length);
   for (const s of samples) {
-    const [image, label] = await Promise.all([decodeRGB(s.image), decodeLabel(s.label, palette)]);
-    if (image.width !== label.width || image.height !== label.height) {
-      throw new FailureError(
-        failure('io', `${s.label} is ${label.width}x${label.height} but ${s.image} is ${image.width}x${image.height}`, { file: s.label }),
-      );
-    }
-    out.push({ stem: s.stem, image, label });
+    const [image, label] = await Promise.all([decodeRGB(s.image), decodeLabel(s.label, spec, names(s.label))]);
+    if (image.width !== label.width || image.height !== label.height) throw sizeMismatch(s, image, label, names);
+    addCounts(counts, label);
+    out.push({ stem: s.stem, image, label: { width: label.width, height: label.height, channels: 1, data: label.data } });
   }
-  return out;
+  return { samples: out, counts };
 }
 
 /** Maps 8-bit RGB to the network's input range [-1, 1]. */

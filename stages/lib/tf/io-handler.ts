@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../../../src/stage-api.ts';
+import type { ClassList } from '../image/class-list.ts';
 import { buildModel, type ModelConfig, type SegModel } from './models/index.ts';
 
 const WEIGHTS = 'weights.bin';
@@ -59,15 +60,30 @@ export interface Topology {
   format: typeof FORMAT;
   config: ModelConfig;
   normUpdates: number;
+  /**
+   * The classes the model predicts (names, mask colours, ignore label), so
+   * `evaluate` can check its labels against them; absent in older models.
+   */
+  classes?: ClassList;
   /** Free-form extra state (a checkpoint's step, optimiser counters, curve). */
   extra?: Record<string, unknown>;
 }
 
 /** Saves a model (plus optional extra tensors, e.g. optimiser slots) to `dir`. */
-export async function saveModel(model: SegModel, dir: string, extra?: { tensors?: tf.NamedTensorMap; json?: Record<string, unknown> }): Promise<void> {
+export async function saveModel(
+  model: SegModel,
+  dir: string,
+  extra?: { tensors?: tf.NamedTensorMap; json?: Record<string, unknown>; classes?: ClassList },
+): Promise<void> {
   const named = { ...model.store.named(), ...(extra?.tensors ?? {}) };
   const { data, specs } = await tf.io.encodeWeights(named);
-  const topology: Topology = { format: FORMAT, config: model.config, normUpdates: model.store.normUpdates, ...(extra?.json ? { extra: extra.json } : {}) };
+  const topology: Topology = {
+    format: FORMAT,
+    config: model.config,
+    normUpdates: model.store.normUpdates,
+    ...(extra?.classes ? { classes: extra.classes } : {}),
+    ...(extra?.json ? { extra: extra.json } : {}),
+  };
   await folderHandler(dir).save({ modelTopology: topology as unknown as {}, weightSpecs: specs, weightData: data, format: FORMAT });
 }
 
