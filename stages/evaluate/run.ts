@@ -77,7 +77,7 @@ export async function runEvaluation(ctx: StageContext<EvaluateParams>): Promise<
       // Let an abort reach us between images.
       await new Promise((r) => setImmediate(r));
     }
-    warnings.push(...checkLabelSet(counts, spec, `the labels of ${p.list ?? p.labels}`));
+    warnings.push(...checkLabelSet(counts, spec, `the labels of ${p.list ?? p.labels}`, 'scoring'));
     for (const w of warnings) ctx.log(`warning: ${w}`);
     const sc = scores(cm);
     const byName = <T>(v: T[]): Record<string, T> => Object.fromEntries(names.map((n, c) => [n, v[c]!]));

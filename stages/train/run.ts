@@ -111,7 +111,7 @@ async function trainingData(ctx: StageContext<TrainParams>): Promise<{ spec: Lab
     ...(p.list ? { list: { abs: ctx.path(p.list), name: p.list } } : {}),
   });
   const { samples: data, counts } = await loadSamples(paired.samples, spec, repoName(ctx));
-  const warnings = [...paired.warnings, ...checkLabelSet(counts, spec, `the training set (${p.list ?? p.labels})`)];
+  const warnings = [...paired.warnings, ...checkLabelSet(counts, spec, `the training set (${p.list ?? p.labels})`, 'training')];
   ctx.log(`${data.length} training images from ${p.list ?? p.images}, ${describeClasses(spec.classes.names)} from ${spec.source}`);
   for (const w of warnings) ctx.log(`warning: ${w}`);
   return { spec, data, counts, warnings };

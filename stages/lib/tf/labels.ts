@@ -231,10 +231,11 @@ export function emptyCounts(C: number): LabelCounts {
 /**
  * Checks a whole set of labels: labels that hold nothing but class 0 and the
  * ignore label 255 are binary 0/255 masks read as indices (their objects would
- * be ignored: a failure with the fix); a class with no pixels is a warning.
+ * be ignored: a failure with the fix); a class with no pixels is a warning
+ * (`use` says what that costs).
  * Returns the warnings.
  */
-export function checkLabelSet(counts: LabelCounts, spec: LabelSpec, setName: string): string[] {
+export function checkLabelSet(counts: LabelCounts, spec: LabelSpec, setName: string, use: 'training' | 'scoring'): string[] {
   const C = spec.classes.names.length;
   const objects = counts.pixels.slice(1).reduce((a, b) => a + b, 0);
   if (spec.mode === 'index' && objects === 0 && counts.ignored > 0 && spec.classes.ignoreLabel === IGNORE_LABEL) {
@@ -245,9 +246,10 @@ export function checkLabelSet(counts: LabelCounts, spec: LabelSpec, setName: str
     );
   }
   const empty = spec.classes.names.filter((_, i) => (counts.pixels[i] ?? 0) === 0);
-  return empty.length
-    ? [`class${empty.length > 1 ? 'es' : ''} ${empty.map((n) => `'${n}'`).join(', ')} of ${C} ha${empty.length > 1 ? 've' : 's'} no pixels in ${setName}: the model cannot learn ${empty.length > 1 ? 'them' : 'it'}, and ${empty.length > 1 ? 'their' : 'its'} IoU is undefined`]
-    : [];
+  if (empty.length === 0) return [];
+  const many = empty.length > 1;
+  const why = use === 'training' ? `the model cannot learn ${many ? 'them' : 'it'}` : `${many ? 'their' : 'its'} IoU is undefined and left out of the mean`;
+  return [`class${many ? 'es' : ''} ${empty.map((n) => `'${n}'`).join(', ')} of ${C} ha${many ? 've' : 's'} no pixels in ${setName}: ${why}`];
 }
 
 /**
