@@ -36,27 +36,15 @@ export function imageError(file: string, what: string, hint?: string): FailureEr
   return new FailureError(failure('stage-error', `${file}: ${what}`, { file, ...(hint ? { hint } : {}) }));
 }
 
-const CORRUPT_HINT = 'The file is corrupt or truncated; re-export it or remove it from the input folder.';
+export const CORRUPT_HINT = 'The file is corrupt or truncated; re-export it or remove it from the input folder.';
 
 /**
  * Reads any supported image (PNG, JPEG, TIFF, WebP, BMP, palette PNG, grey,
  * 16-bit) as 8-bit RGB, turned upright by its EXIF orientation (as displayed).
  */
 export async function readRgb(abs: string, name: string = abs): Promise<RgbImage> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(abs);
-  } catch (e) {
-    throw imageError(name, `cannot read file (${(e as Error).message})`);
-  }
-  if (isBmp(buf)) {
-    try {
-      return decodeBmp(buf);
-    } catch (e) {
-      if (e instanceof BmpError) throw imageError(name, e.message, CORRUPT_HINT);
-      throw e;
-    }
-  }
+  const buf = await readImageFile(abs, name);
+  if (isBmp(buf)) return decodeBmpFile(buf, name);
   const sharp = await loadSharp();
   try {
     const { data, info } = await sharp(buf)
@@ -72,14 +60,28 @@ export async function readRgb(abs: string, name: string = abs): Promise<RgbImage
   }
 }
 
-/** Width and height of an image file as displayed (EXIF orientation applied), reading only its header. */
-export async function readSize(abs: string, name: string = abs): Promise<{ width: number; height: number }> {
-  let buf: Buffer;
+/** The bytes of an image file; an unreadable file is a failure naming it. */
+export async function readImageFile(abs: string, name: string): Promise<Buffer> {
   try {
-    buf = await readFile(abs);
+    return await readFile(abs);
   } catch (e) {
     throw imageError(name, `cannot read file (${(e as Error).message})`);
   }
+}
+
+/** Decodes BMP bytes (sharp cannot); a BMP we cannot read is a failure naming the file. */
+export function decodeBmpFile(buf: Uint8Array, name: string): RgbImage {
+  try {
+    return decodeBmp(buf);
+  } catch (e) {
+    if (e instanceof BmpError) throw imageError(name, e.message, CORRUPT_HINT);
+    throw e;
+  }
+}
+
+/** Width and height of an image file as displayed (EXIF orientation applied), reading only its header. */
+export async function readSize(abs: string, name: string = abs): Promise<{ width: number; height: number }> {
+  const buf = await readImageFile(abs, name);
   try {
     if (isBmp(buf)) return bmpSize(buf);
     const sharp = await loadSharp();
@@ -99,7 +101,8 @@ export function orientedSize(width: number, height: number, orientation: number 
   return orientation !== undefined && orientation >= 5 && orientation <= 8 ? { width: height, height: width } : { width, height };
 }
 
-function firstLine(e: unknown): string {
+/** The first line of an error message (libvips messages run on). */
+export function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.trim();
 }
 

@@ -5,9 +5,8 @@
  * scaled to nothing, and fully transparent pixels are a class, not whatever
  * RGB the tool happened to store under them.
  */
-import { readFile } from 'node:fs/promises';
-import { BmpError, decodeBmp, isBmp } from './bmp.ts';
-import { imageError, loadSharp } from './io.ts';
+import { isBmp } from './bmp.ts';
+import { CORRUPT_HINT, decodeBmpFile, firstLine, imageError, loadSharp, readImageFile } from './io.ts';
 import type { Rgb } from './palette.ts';
 import type { RgbImage } from './types.ts';
 
@@ -23,8 +22,6 @@ export interface MaskPixels {
   transparent: number;
 }
 
-const CORRUPT_HINT = 'The file is corrupt or truncated; re-export it or remove it from the input folder.';
-
 /**
  * Reads a mask or label image (PNG, palette PNG, BMP, JPEG, TIFF; grey or
  * colour; 8 or 16 bits; with or without alpha), turned upright by its EXIF
@@ -35,20 +32,8 @@ const CORRUPT_HINT = 'The file is corrupt or truncated; re-export it or remove i
  * others are scaled by 1/257.
  */
 export async function readMask(abs: string, name: string = abs, transparent: Rgb = [0, 0, 0]): Promise<MaskPixels> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(abs);
-  } catch (e) {
-    throw imageError(name, `cannot read file (${(e as Error).message})`);
-  }
-  if (isBmp(buf)) {
-    try {
-      return { ...decodeBmp(buf), channels: 3, scaled16: false, transparent: 0 };
-    } catch (e) {
-      if (e instanceof BmpError) throw imageError(name, e.message, CORRUPT_HINT);
-      throw e;
-    }
-  }
+  const buf = await readImageFile(abs, name);
+  if (isBmp(buf)) return { ...decodeBmpFile(buf, name), channels: 3, scaled16: false, transparent: 0 };
   const sharp = await loadSharp();
   try {
     const meta = await sharp(buf).metadata();
@@ -88,7 +73,7 @@ export async function readMask(abs: string, name: string = abs, transparent: Rgb
     }
     return { width: info.width, height: info.height, channels: colour, data: out, scaled16: shift > 0, transparent: clear };
   } catch (e) {
-    throw imageError(name, `cannot decode image (${(e instanceof Error ? e.message : String(e)).split('\n')[0]!.trim()})`, CORRUPT_HINT);
+    throw imageError(name, `cannot decode image (${firstLine(e)})`, CORRUPT_HINT);
   }
 }
 
