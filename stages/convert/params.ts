@@ -19,7 +19,7 @@ export const convertParams = z
     /**
      * Largest per-channel difference at which a colour still snaps to the nearest palette colour (JPEG
      * masks, anti-aliased edges). `auto`: just under half the distance between the two closest palette
-     * colours, so no colour can snap to two classes; 0: exact colours only.
+     * colours (so no colour can snap to two classes), at most 48; 0: exact colours only.
      */
     tolerance: z.union([z.literal('auto'), z.number().int().min(0).max(255)]).default('auto'),
     /**

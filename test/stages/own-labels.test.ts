@@ -182,8 +182,9 @@ describe('mask formats', () => {
     expect(labels[2 * 40 + 30]).toBe(0);
     const classes = JSON.parse(await readFile(path.join(out, 'classes.json'), 'utf8'));
     expect(classes.snappedPixels).toBeGreaterThan(0);
-    expect(classes.unknownPixels).toBe(0);
-    expect(logs.filter((l) => l.startsWith('warning'))).toEqual([]);
+    // JPEG ringing at class edges beyond the tolerance is ignored, and little of it
+    expect(classes.unknownFraction).toBeLessThan(0.02);
+    expect(logs.filter((l) => l.startsWith('warning') && !l.includes('not in the palette'))).toEqual([]);
 
     // the same mask with a blue region the palette lacks: a failure naming the colour
     for (let y = 0; y < 4; y++) for (let x = 0; x < 40; x++) setPx(m, x, y, [0, 0, 255]);
@@ -270,5 +271,25 @@ describe('one class list', () => {
     if (evaluate.kind !== 'whole') throw new Error('evaluate must be a whole stage');
     const f = await failureOf(evaluate.run(makeCtx(root, params, await tempDir())));
     expect(f.message).toBe('the model in models/m was trained on 3 classes (background, valve, pipe) but labels/classes.json lists 4 classes (background, valve, pipe, flange)');
+  });
+});
+
+describe('tolerance auto', () => {
+  it('is under half the closest palette distance, at most 48: an edge blend never snaps to a third class', async () => {
+    const { autoTolerance, colorsToLabels } = await import('../../stages/lib/image/palette.ts');
+    expect(autoTolerance(STUDY_PALETTE)).toBe(48);
+    const close: PaletteEntry[] = [
+      { name: 'a', color: [0, 0, 0] },
+      { name: 'b', color: [40, 0, 0] },
+    ];
+    expect(autoTolerance(close)).toBe(19);
+    const rgby: PaletteEntry[] = [
+      { name: 'red', color: [255, 0, 0] },
+      { name: 'green', color: [0, 255, 0] },
+      { name: 'yellow', color: [255, 255, 0] },
+    ];
+    const m = solid(2, 1, [128, 128, 0]); // red blended with green
+    setPx(m, 1, 0, [250, 4, 3]);
+    expect(Array.from(colorsToLabels(m, rgby, 255, autoTolerance(rgby)).labels.data)).toEqual([255, 0]);
   });
 });

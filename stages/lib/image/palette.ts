@@ -107,18 +107,22 @@ export function colourDistance(a: readonly number[], b: readonly number[]): numb
   return Math.max(Math.abs(a[0]! - b[0]!), Math.abs(a[1]! - b[1]!), Math.abs(a[2]! - b[2]!));
 }
 
+/** The most `autoTolerance` allows: enough for JPEG noise and off-by-a-few colours in flat regions. */
+export const MAX_AUTO_TOLERANCE = 48;
+
 /**
- * The largest tolerance at which no colour can be near two palette colours:
- * just under half the smallest distance between two of them. JPEG noise,
- * anti-aliased edges and off-by-one colours within it snap to their class;
- * colours halfway between classes stay unknown.
+ * A tolerance at which no colour can be near two palette colours: just under
+ * half the smallest distance between two of them, and at most 48. JPEG noise
+ * and off-by-a-few colours snap to their class; colours far from every class
+ * (an edge blended between two classes, which may lie near a third one, as
+ * red + green = yellow) stay unknown and become the ignore label.
  */
 export function autoTolerance(palette: PaletteEntry[]): number {
   let min = 256;
   for (let i = 0; i < palette.length; i++) {
     for (let j = i + 1; j < palette.length; j++) min = Math.min(min, colourDistance(palette[i]!.color, palette[j]!.color));
   }
-  return Math.max(0, Math.floor((min - 1) / 2));
+  return Math.max(0, Math.min(MAX_AUTO_TOLERANCE, Math.floor((min - 1) / 2)));
 }
 
 export interface LabelResult {
