@@ -3,6 +3,17 @@ import { cpuConv2DBackpropFilter, cpuDepthwiseBackpropFilter } from './cpu-filte
 import { wasmConv2DBackpropFilter, wasmDepthwiseBackpropFilter } from './wasm-filter-grads.ts';
 import { wasmConv2DBackpropInput, wasmDepthwiseBackpropInput } from './wasm-input-grads.ts';
 import { wasmBatchToSpaceND, wasmSpaceToBatchND } from './wasm-space-batch.ts';
+import {
+  GROUP_NORM,
+  GROUP_NORM_GRAD,
+  cpuGroupNorm,
+  cpuGroupNormGrad,
+  registerGroupNormGradient,
+  wasmGroupNorm,
+  wasmGroupNormGrad,
+} from './group-norm.ts';
+export { groupNormAct, type GroupNormAttrs } from './group-norm.ts';
+export type { FusedActivation } from './group-norm-loops.ts';
 export { wasmThreadingSupported } from './wasm-threads.ts';
 
 /**
@@ -23,16 +34,20 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
   ['Conv2DBackpropInput', wasmConv2DBackpropInput as unknown as KernelFunc],
   ['DepthwiseConv2dNativeBackpropFilter', wasmDepthwiseBackpropFilter as unknown as KernelFunc],
   ['DepthwiseConv2dNativeBackpropInput', wasmDepthwiseBackpropInput as unknown as KernelFunc],
+  [GROUP_NORM, wasmGroupNorm],
+  [GROUP_NORM_GRAD, wasmGroupNormGrad],
 ];
 
 /**
  * Registers the gradient kernels tfjs-backend-wasm lacks (Conv2DBackpropFilter,
  * DepthwiseConv2dNativeBackpropFilter/Input) and replaces its scalar
  * Conv2DBackpropInput, all built on the backend's XNNPACK convolutions; also
- * replaces its slow 4-D SpaceToBatchND/BatchToSpaceND (atrous convolutions).
+ * replaces its slow 4-D SpaceToBatchND/BatchToSpaceND (atrous convolutions),
+ * and adds fused group norm + activation kernels (see group-norm.ts).
  * Idempotent; call any time after importing '@tensorflow/tfjs-backend-wasm'.
  */
 export function registerWasmTrainingKernels(): void {
+  registerGroupNormGradient();
   for (const [name, fn] of wasmKernels) install(name, 'wasm', fn);
   if (spaceBatch == null) {
     // The stock kernels stay the fallback for ranks other than 4.
@@ -51,7 +66,8 @@ let cpuKernels: [KernelFunc, KernelFunc] | undefined;
 /**
  * Registers fast Conv2DBackpropFilter and DepthwiseConv2dNativeBackpropFilter
  * kernels for the plain CPU backend (the stock ones are most of a CPU training
- * step). Idempotent; call after importing '@tensorflow/tfjs-backend-cpu'.
+ * step), and the fused group norm kernels. Idempotent; call after importing
+ * '@tensorflow/tfjs-backend-cpu'.
  */
 export function registerFastCpuKernels(): void {
   if (cpuKernels == null) {
@@ -63,4 +79,7 @@ export function registerFastCpuKernels(): void {
   }
   install('Conv2DBackpropFilter', 'cpu', cpuKernels[0]);
   install('DepthwiseConv2dNativeBackpropFilter', 'cpu', cpuKernels[1]);
+  install(GROUP_NORM, 'cpu', cpuGroupNorm);
+  install(GROUP_NORM_GRAD, 'cpu', cpuGroupNormGrad);
+  registerGroupNormGradient();
 }

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { makeDivisible, type ModelConfig } from './config.ts';
-import { conv, depthwise, norm, resize, type Net } from './layers.ts';
+import { conv, depthwise, norm, resize, type Net, type NormActivation } from './layers.ts';
 
 /** MobileNetV2's inverted-residual settings: expansion t, channels c, repeats n, stride s. */
 const BLOCKS: [t: number, c: number, n: number, s: number][] = [
@@ -20,30 +20,28 @@ const BLOCKS: [t: number, c: number, n: number, s: number][] = [
   [6, 320, 1, 1],
 ];
 
-const relu6 = (x: tf.Tensor4D): tf.Tensor4D => tf.relu6(x);
-
-function convNormAct(net: Net, name: string, x: tf.Tensor4D, k: number, cout: number, act: (t: tf.Tensor4D) => tf.Tensor4D, o: { stride?: number; rate?: number } = {}): tf.Tensor4D {
-  return act(norm(net, `${name}/norm`, conv(net, name, x, k, cout, o)));
+function convNormAct(net: Net, name: string, x: tf.Tensor4D, k: number, cout: number, act: NormActivation, o: { stride?: number; rate?: number } = {}): tf.Tensor4D {
+  return norm(net, `${name}/norm`, conv(net, name, x, k, cout, o), act);
 }
 
 /** Depthwise-separable conv: atrous depthwise + norm + relu, 1x1 + norm + relu. */
 function sepConv(net: Net, name: string, x: tf.Tensor4D, cout: number, rate: number): tf.Tensor4D {
-  const d = tf.relu(norm(net, `${name}/dw/norm`, depthwise(net, `${name}/dw`, x, 3, { rate })));
-  return convNormAct(net, `${name}/pw`, d, 1, cout, tf.relu);
+  const d = norm(net, `${name}/dw/norm`, depthwise(net, `${name}/dw`, x, 3, { rate }), 'relu');
+  return convNormAct(net, `${name}/pw`, d, 1, cout, 'relu');
 }
 
 function invertedResidual(net: Net, name: string, x: tf.Tensor4D, t: number, cout: number, stride: number, rate: number): tf.Tensor4D {
   const cin = x.shape[3];
   let h = x;
-  if (t !== 1) h = convNormAct(net, `${name}/expand`, h, 1, cin * t, relu6);
-  h = relu6(norm(net, `${name}/dw/norm`, depthwise(net, `${name}/dw`, h, 3, { stride, rate })));
+  if (t !== 1) h = convNormAct(net, `${name}/expand`, h, 1, cin * t, 'relu6');
+  h = norm(net, `${name}/dw/norm`, depthwise(net, `${name}/dw`, h, 3, { stride, rate }), 'relu6');
   h = norm(net, `${name}/project/norm`, conv(net, `${name}/project`, h, 1, cout));
   return stride === 1 && cin === cout ? tf.add(x, h) : h;
 }
 
 /** Backbone: returns stride-4 low-level features and the atrous high-level features. */
 function mobilenetV2(net: Net, cfg: ModelConfig, x: tf.Tensor4D): { low: tf.Tensor4D; high: tf.Tensor4D } {
-  let h = convNormAct(net, 'stem', x, 3, makeDivisible(32 * cfg.width), relu6, { stride: 2 });
+  let h = convNormAct(net, 'stem', x, 3, makeDivisible(32 * cfg.width), 'relu6', { stride: 2 });
   let current = 2;
   let rate = 1;
   let low: tf.Tensor4D | undefined;
@@ -73,14 +71,14 @@ function mobilenetV2(net: Net, cfg: ModelConfig, x: tf.Tensor4D): { low: tf.Tens
 function aspp(net: Net, cfg: ModelConfig, x: tf.Tensor4D): tf.Tensor4D {
   const ch = cfg.asppChannels;
   const scale = 16 / cfg.outputStride;
-  const branches = [convNormAct(net, 'aspp/b0', x, 1, ch, tf.relu)];
+  const branches = [convNormAct(net, 'aspp/b0', x, 1, ch, 'relu')];
   [6, 12, 18].forEach((r, i) => branches.push(sepConv(net, `aspp/b${i + 1}`, x, ch, r * scale)));
   // Image pooling. No normalisation here: it would normalise a 1x1 map over
   // two images (batch norm) or a few channels (group norm), both degenerate.
   const pooled = tf.mean(x, [1, 2], true) as tf.Tensor4D;
   const p = tf.relu(conv(net, 'aspp/pool', pooled, 1, ch, { bias: true }));
   branches.push(tf.tile(p, [1, x.shape[1], x.shape[2], 1]));
-  return convNormAct(net, 'aspp/project', tf.concat(branches, 3), 1, ch, tf.relu);
+  return convNormAct(net, 'aspp/project', tf.concat(branches, 3), 1, ch, 'relu');
 }
 
 /**
@@ -91,7 +89,7 @@ export function deeplabV3Plus(net: Net, cfg: ModelConfig, x: tf.Tensor4D): tf.Te
   const [, H, W] = x.shape;
   const { low, high } = mobilenetV2(net, cfg, x);
   const a = aspp(net, cfg, high);
-  const lowProj = convNormAct(net, 'decoder/low', low, 1, 48, tf.relu);
+  const lowProj = convNormAct(net, 'decoder/low', low, 1, 48, 'relu');
   let d = tf.concat([resize(a, low.shape[1], low.shape[2]), lowProj], 3);
   d = sepConv(net, 'decoder/conv0', d, cfg.decoderChannels, 1);
   d = sepConv(net, 'decoder/conv1', d, cfg.decoderChannels, 1);

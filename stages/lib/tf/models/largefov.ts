@@ -26,13 +26,13 @@ export function largeFov(net: Net, cfg: ModelConfig, x: tf.Tensor4D): tf.Tensor4
   STAGES.forEach(([n, c, poolStride, rate], s) => {
     for (let i = 0; i < n; i++) {
       const name = `conv${s + 1}_${i + 1}`;
-      h = tf.relu(norm(net, `${name}/norm`, conv(net, name, h, 3, makeDivisible(c * cfg.width), { rate })));
+      h = norm(net, `${name}/norm`, conv(net, name, h, 3, makeDivisible(c * cfg.width), { rate }), 'relu');
     }
     h = tf.maxPool(h, 3, poolStride, 'same');
   });
   const fc = makeDivisible(1024 * cfg.width);
-  h = tf.relu(norm(net, 'fc6/norm', conv(net, 'fc6', h, 3, fc, { rate: 12 })));
-  h = tf.relu(norm(net, 'fc7/norm', conv(net, 'fc7', h, 1, fc)));
+  h = norm(net, 'fc6/norm', conv(net, 'fc6', h, 3, fc, { rate: 12 }), 'relu');
+  h = norm(net, 'fc7/norm', conv(net, 'fc7', h, 1, fc), 'relu');
   const logits = conv(net, 'fc8', h, 1, cfg.numClasses, { bias: true, lrMult: 10, biasLrMult: 20, std: 0.01 });
   return resize(logits, H, W);
 }

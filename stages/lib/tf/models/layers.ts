@@ -21,6 +21,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { atrousConv2d, atrousDepthwiseConv2d } from '../atrous.ts';
 import { Rng } from '../rng.ts';
+import { groupNormAct, type FusedActivation } from '../../tf-kernels/index.ts';
 import type { NormKind } from './config.ts';
 
 export interface ParamInfo {
@@ -160,17 +161,31 @@ export function groupCount(channels: number): number {
   return 1;
 }
 
-/** Normalisation + learned scale and shift (see the module comment). */
-export function norm(net: Net, name: string, x: tf.Tensor4D): tf.Tensor4D {
+/** The activation after a norm: applied by the fused kernel where there is one. */
+export type NormActivation = FusedActivation;
+
+function activate(x: tf.Tensor4D, act: NormActivation): tf.Tensor4D {
+  return act === 'relu' ? tf.relu(x) : act === 'relu6' ? tf.relu6(x) : x;
+}
+
+/**
+ * Normalisation + learned scale and shift (see the module comment), then
+ * `act`. Group norm runs as one kernel (norm and activation, forward and
+ * backward) on backends that have it (stages/lib/tf-kernels: wasm, cpu);
+ * elsewhere as tfjs ops.
+ */
+export function norm(net: Net, name: string, x: tf.Tensor4D, act: NormActivation = 'linear'): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
-  const gamma = net.store.param(`${name}/gamma`, [c], { kind: 'const', value: 1 }, 1, false);
-  const beta = net.store.param(`${name}/beta`, [c], { kind: 'const', value: 0 }, 1, false);
+  const gamma = net.store.param(`${name}/gamma`, [c], { kind: 'const', value: 1 }, 1, false) as tf.Tensor1D;
+  const beta = net.store.param(`${name}/beta`, [c], { kind: 'const', value: 0 }, 1, false) as tf.Tensor1D;
   if (net.norm === 'group') {
     const g = groupCount(c);
+    const fused = groupNormAct(x, gamma, beta, { groups: g, epsilon: EPS, activation: act });
+    if (fused) return fused;
     const xg = tf.reshape(x, [n, h, w, g, c / g]);
     const { mean, variance } = tf.moments(xg, [1, 2, 4], true);
     const xn = tf.reshape(tf.div(tf.sub(xg, mean), tf.sqrt(tf.add(variance, EPS))), [n, h, w, c]);
-    return tf.add(tf.mul(xn, gamma), beta);
+    return activate(tf.add(tf.mul(xn, gamma), beta), act);
   }
   const movingMean = net.store.stateVar(`${name}/moving_mean`, [c], 0);
   const movingVar = net.store.stateVar(`${name}/moving_var`, [c], 0);
@@ -191,7 +206,7 @@ export function norm(net: Net, name: string, x: tf.Tensor4D): tf.Tensor4D {
     mean = tf.zerosLike(movingMean);
     variance = tf.onesLike(movingVar);
   }
-  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, EPS))), gamma), beta);
+  return activate(tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, EPS))), gamma), beta), act);
 }
 
 /** Bilinear resize to (h, w) with aligned corners, as DeepLab's TensorFlow code does. */

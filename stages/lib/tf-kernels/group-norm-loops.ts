@@ -1,0 +1,193 @@
+/**
+ * Group normalisation (Wu & He 2018) followed by an optional activation, and
+ * its gradient, as plain loops over channels-last float32 data. tfjs composes
+ * group norm from moments, broadcasting sub/div/mul/add on 5-D shapes and, in
+ * the backward pass, about twenty more ops; on the wasm backend those were
+ * the largest share of a training step. Here the forward pass reads x twice
+ * and the backward pass reads x and dy twice, whatever the shapes.
+ *
+ * Statistics accumulate in float64 per channel, then per group, so the
+ * single-pass variance (E[x^2] - mean^2) loses nothing a float32 result can
+ * show.
+ */
+
+/** The activation fused after the affine step. */
+export type FusedActivation = 'linear' | 'relu' | 'relu6';
+
+/** Shape of one call: x is [n, pixels, channels] with `groups` equal channel groups. */
+export interface GroupNormShape {
+  readonly n: number;
+  readonly pixels: number;
+  readonly channels: number;
+  readonly groups: number;
+  readonly epsilon: number;
+  readonly activation: FusedActivation;
+}
+
+/** Per (image, group): mean and 1/sqrt(var + eps); per channel, sums of x (float64). */
+function moments(x: Float32Array, s: GroupNormShape, b: number, sum: Float64Array, sumSq: Float64Array, mean: Float64Array, rstd: Float64Array): void {
+  const { pixels, channels: c, groups, epsilon } = s;
+  sum.fill(0);
+  sumSq.fill(0);
+  const base = b * pixels * c;
+  for (let p = 0; p < pixels; p++) {
+    const o = base + p * c;
+    for (let k = 0; k < c; k++) {
+      const v = x[o + k]!;
+      sum[k]! += v;
+      sumSq[k]! += v * v;
+    }
+  }
+  const cg = c / groups;
+  const count = pixels * cg;
+  for (let g = 0; g < groups; g++) {
+    let s1 = 0;
+    let s2 = 0;
+    for (let k = g * cg; k < (g + 1) * cg; k++) {
+      s1 += sum[k]!;
+      s2 += sumSq[k]!;
+    }
+    const m = s1 / count;
+    const v = Math.max(0, s2 / count - m * m);
+    mean[g] = m;
+    rstd[g] = 1 / Math.sqrt(v + epsilon);
+  }
+}
+
+const ACT_CODE: Record<FusedActivation, number> = { linear: 0, relu: 1, relu6: 2 };
+
+/** y = act(gamma * (x - mean_g) / sqrt(var_g + eps) + beta). Writes `y` (same size as x). */
+export function groupNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, s: GroupNormShape, y: Float32Array): void {
+  const { n, pixels, channels: c, groups } = s;
+  const cg = c / groups;
+  const sum = new Float64Array(c);
+  const sumSq = new Float64Array(c);
+  const mean = new Float64Array(groups);
+  const rstd = new Float64Array(groups);
+  const scale = new Float32Array(c);
+  const shift = new Float32Array(c);
+  const act = ACT_CODE[s.activation];
+  for (let b = 0; b < n; b++) {
+    moments(x, s, b, sum, sumSq, mean, rstd);
+    for (let k = 0; k < c; k++) {
+      const g = (k / cg) | 0;
+      const a = gamma[k]! * rstd[g]!;
+      scale[k] = a;
+      shift[k] = beta[k]! - mean[g]! * a;
+    }
+    const base = b * pixels * c;
+    for (let p = 0; p < pixels; p++) {
+      const o = base + p * c;
+      if (act === 0) {
+        for (let k = 0; k < c; k++) y[o + k] = scale[k]! * x[o + k]! + shift[k]!;
+      } else if (act === 1) {
+        for (let k = 0; k < c; k++) {
+          const z = scale[k]! * x[o + k]! + shift[k]!;
+          y[o + k] = z > 0 ? z : 0;
+        }
+      } else {
+        for (let k = 0; k < c; k++) {
+          const z = scale[k]! * x[o + k]! + shift[k]!;
+          y[o + k] = z > 0 ? (z < 6 ? z : 6) : 0;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Gradients of {@link groupNormForward}: writes dx (size of x), dgamma and
+ * dbeta (size channels, summed over the batch). The activation's mask is
+ * recomputed from x (tfjs's Relu6 passes the gradient at z = 6, as here).
+ */
+export function groupNormBackward(
+  x: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+  dy: Float32Array,
+  s: GroupNormShape,
+  dx: Float32Array,
+  dgamma: Float32Array,
+  dbeta: Float32Array,
+): void {
+  const { n, pixels, channels: c, groups } = s;
+  const cg = c / groups;
+  const count = pixels * cg;
+  const sum = new Float64Array(c);
+  const sumSq = new Float64Array(c);
+  const mean = new Float64Array(groups);
+  const rstd = new Float64Array(groups);
+  const scale = new Float32Array(c);
+  const shift = new Float32Array(c);
+  const sdz = new Float64Array(c);
+  const sdzx = new Float64Array(c);
+  const gb = new Float64Array(c);
+  const gg = new Float64Array(c);
+  const q = new Float32Array(c);
+  const r = new Float32Array(c);
+  const act = ACT_CODE[s.activation];
+  for (let b = 0; b < n; b++) {
+    moments(x, s, b, sum, sumSq, mean, rstd);
+    for (let k = 0; k < c; k++) {
+      const g = (k / cg) | 0;
+      const a = gamma[k]! * rstd[g]!;
+      scale[k] = a;
+      shift[k] = beta[k]! - mean[g]! * a;
+    }
+    sdz.fill(0);
+    sdzx.fill(0);
+    const base = b * pixels * c;
+    // Pass 1: dz = dy * act'(z); per channel sums of dz and dz * x.
+    for (let p = 0; p < pixels; p++) {
+      const o = base + p * c;
+      for (let k = 0; k < c; k++) {
+        const xv = x[o + k]!;
+        let d = dy[o + k]!;
+        if (act !== 0) {
+          const z = scale[k]! * xv + shift[k]!;
+          if (!(z > 0) || (act === 2 && z > 6)) d = 0;
+        }
+        sdz[k]! += d;
+        sdzx[k]! += d * xv;
+      }
+    }
+    // dbeta = sum dz; dgamma = sum dz * xhat; per group, the sums of dxhat and dxhat * xhat.
+    for (let g = 0; g < groups; g++) {
+      const m = mean[g]!;
+      const rs = rstd[g]!;
+      let sumD = 0;
+      let sumDX = 0;
+      for (let k = g * cg; k < (g + 1) * cg; k++) {
+        const dgk = rs * (sdzx[k]! - m * sdz[k]!);
+        gb[k] = sdz[k]!;
+        gg[k] = dgk;
+        sumD += gamma[k]! * sdz[k]!;
+        sumDX += gamma[k]! * dgk;
+      }
+      // dx = rs * (gamma dz - sumD/count - xhat * sumDX/count) = p_k dz + qg x + rg
+      const qg = (-rs * rs * sumDX) / count;
+      const rg = (-rs * sumD) / count - qg * m;
+      for (let k = g * cg; k < (g + 1) * cg; k++) {
+        q[k] = qg;
+        r[k] = rg;
+      }
+    }
+    for (let k = 0; k < c; k++) {
+      dbeta[k] = (b === 0 ? 0 : dbeta[k]!) + gb[k]!;
+      dgamma[k] = (b === 0 ? 0 : dgamma[k]!) + gg[k]!;
+    }
+    // Pass 2: dx.
+    for (let p = 0; p < pixels; p++) {
+      const o = base + p * c;
+      for (let k = 0; k < c; k++) {
+        const xv = x[o + k]!;
+        let d = dy[o + k]!;
+        if (act !== 0) {
+          const z = scale[k]! * xv + shift[k]!;
+          if (!(z > 0) || (act === 2 && z > 6)) d = 0;
+        }
+        dx[o + k] = gamma[k]! * rstd[(k / cg) | 0]! * d + q[k]! * xv + r[k]!;
+      }
+    }
+  }
+}

@@ -1,0 +1,142 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { groupNormBackward, groupNormForward, type FusedActivation, type GroupNormShape } from './group-norm-loops.ts';
+
+/**
+ * Group norm + activation as one tfjs kernel ('PipeGroupNorm') with its own
+ * gradient kernel ('PipeGroupNormGrad'), for the wasm and CPU backends (the
+ * loops are in group-norm-loops.ts). Backends without them (tfjs-node) keep
+ * the composed ops: `groupNormAct` returns undefined there.
+ */
+
+export const GROUP_NORM = 'PipeGroupNorm';
+export const GROUP_NORM_GRAD = 'PipeGroupNormGrad';
+
+export interface GroupNormAttrs {
+  groups: number;
+  epsilon: number;
+  activation: FusedActivation;
+}
+
+interface Args {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: unknown;
+}
+
+function shapeOf(x: tf.TensorInfo, a: GroupNormAttrs): GroupNormShape {
+  if (x.shape.length !== 4) throw new Error(`tf-kernels: group norm wants a 4-D input, got [${x.shape}]`);
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  if (c % a.groups !== 0) throw new Error(`tf-kernels: ${c} channels do not split into ${a.groups} groups`);
+  return { n, pixels: h * w, channels: c, groups: a.groups, epsilon: a.epsilon, activation: a.activation };
+}
+
+function need(inputs: tf.NamedTensorInfoMap, names: string[]): tf.TensorInfo[] {
+  return names.map((k) => {
+    const t = inputs[k];
+    if (t == null) throw new Error(`tf-kernels: group norm needs input ${k}`);
+    if (t.dtype !== 'float32') throw new Error(`tf-kernels: group norm supports float32 only (${k} is ${t.dtype})`);
+    return t;
+  });
+}
+
+/** Where a backend keeps float32 data, and how it makes outputs. */
+interface Store {
+  read(t: tf.TensorInfo): Float32Array;
+  /** Allocates outputs, then hands their arrays (views stay valid until the next allocation). */
+  outputs(shapes: number[][]): { infos: tf.TensorInfo[]; arrays: Float32Array[]; finish(): void };
+}
+
+function wasmStore(b: tf.KernelBackend): Store {
+  const backend = b as unknown as BackendWasm;
+  return {
+    read: (t) => backend.typedArrayFromHeap(t) as Float32Array,
+    outputs(shapes) {
+      // Allocate everything first: an allocation can grow (and move) the heap.
+      const infos = shapes.map((s) => backend.makeOutput(s, 'float32'));
+      return { infos, arrays: infos.map((t) => backend.typedArrayFromHeap(t) as Float32Array), finish: () => {} };
+    },
+  };
+}
+
+function cpuStore(b: tf.KernelBackend): Store {
+  const backend = b as unknown as MathBackendCPU;
+  return {
+    read: (t) => backend.data.get(t.dataId).values as Float32Array,
+    outputs(shapes) {
+      const arrays = shapes.map((s) => new Float32Array(s.reduce((a, d) => a * d, 1)));
+      const infos: tf.TensorInfo[] = [];
+      return {
+        infos,
+        arrays,
+        finish: () => shapes.forEach((s, i) => infos.push(backend.makeTensorInfo(s, 'float32', arrays[i]))),
+      };
+    },
+  };
+}
+
+function forwardKernel(store: (b: tf.KernelBackend) => Store) {
+  return (args: Args): tf.TensorInfo => {
+    const a = args.attrs as unknown as GroupNormAttrs;
+    const [x, gamma, beta] = need(args.inputs, ['x', 'gamma', 'beta']);
+    const s = shapeOf(x!, a);
+    const st = store(args.backend);
+    const out = st.outputs([x!.shape]);
+    // Views of the inputs after the allocation (the heap may have moved).
+    groupNormForward(st.read(x!), st.read(gamma!), st.read(beta!), s, out.arrays[0]!);
+    out.finish();
+    return out.infos[0]!;
+  };
+}
+
+function backwardKernel(store: (b: tf.KernelBackend) => Store) {
+  return (args: Args): tf.TensorInfo[] => {
+    const a = args.attrs as unknown as GroupNormAttrs;
+    const [dy, x, gamma, beta] = need(args.inputs, ['dy', 'x', 'gamma', 'beta']);
+    const s = shapeOf(x!, a);
+    const st = store(args.backend);
+    const out = st.outputs([x!.shape, [s.channels], [s.channels]]);
+    const [dx, dgamma, dbeta] = out.arrays as [Float32Array, Float32Array, Float32Array];
+    groupNormBackward(st.read(x!), st.read(gamma!), st.read(beta!), st.read(dy!), s, dx, dgamma, dbeta);
+    out.finish();
+    return out.infos;
+  };
+}
+
+export const wasmGroupNorm = forwardKernel(wasmStore) as unknown as tf.KernelFunc;
+export const wasmGroupNormGrad = backwardKernel(wasmStore) as unknown as tf.KernelFunc;
+export const cpuGroupNorm = forwardKernel(cpuStore) as unknown as tf.KernelFunc;
+export const cpuGroupNormGrad = backwardKernel(cpuStore) as unknown as tf.KernelFunc;
+
+/** Registers the gradient of PipeGroupNorm (backend-independent; once per process). */
+export function registerGroupNormGradient(): void {
+  if (tf.getGradient(GROUP_NORM) != null) return;
+  tf.registerGradient({
+    kernelName: GROUP_NORM,
+    inputsToSave: ['x', 'gamma', 'beta'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, gamma, beta] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+      const [dx, dgamma, dbeta] = tf.engine().runKernel(
+        GROUP_NORM_GRAD,
+        { dy: dy as tf.Tensor, x, gamma, beta },
+        attrs as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor[];
+      return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
+    },
+  });
+}
+
+/**
+ * act(group norm of x with scale gamma and shift beta) as one kernel, when
+ * the active backend has it; undefined otherwise (compose the ops instead).
+ */
+export function groupNormAct(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  attrs: GroupNormAttrs,
+): tf.Tensor4D | undefined {
+  if (tf.getKernel(GROUP_NORM, tf.getBackend()) == null || tf.getGradient(GROUP_NORM) == null) return undefined;
+  return tf.engine().runKernel(GROUP_NORM, { x, gamma, beta }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}

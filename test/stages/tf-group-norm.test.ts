@@ -1,0 +1,119 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackends } from '../../bench/train-step-backends.ts';
+import { groupNormAct, registerFastCpuKernels, registerWasmTrainingKernels, type FusedActivation } from '../../stages/lib/tf-kernels/index.ts';
+
+// Seeded so a failure reproduces.
+let seed = 99;
+function random(n: number, scale = 1, offset = 0): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    out[i] = (seed / 2147483648 - 1) * scale + offset;
+  }
+  return out;
+}
+
+const EPS = 1e-5;
+
+/** tfjs's own group norm + activation, composed from ops (what the models did before the kernel). */
+function composed(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number, act: FusedActivation): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const xg = tf.reshape(x, [n, h, w, groups, c / groups]);
+  const { mean, variance } = tf.moments(xg, [1, 2, 4], true);
+  const y = tf.add(tf.mul(tf.reshape(tf.div(tf.sub(xg, mean), tf.sqrt(tf.add(variance, EPS))), [n, h, w, c]), gamma), beta) as tf.Tensor4D;
+  return act === 'relu' ? tf.relu(y) : act === 'relu6' ? tf.relu6(y) : y;
+}
+
+interface Out {
+  y: Float32Array;
+  dx: Float32Array;
+  dgamma: Float32Array;
+  dbeta: Float32Array;
+}
+
+/** Forward and gradients (of sum(y * weights)) on `backend`, fused or composed. */
+function run(backend: string, fused: boolean, shape: [number, number, number, number], groups: number, act: FusedActivation, data: { x: Float32Array; gamma: Float32Array; beta: Float32Array; w: Float32Array }): Out {
+  tf.setBackend(backend);
+  return tf.tidy(() => {
+    const x = tf.tensor4d(data.x, shape);
+    const gamma = tf.tensor1d(data.gamma);
+    const beta = tf.tensor1d(data.beta);
+    const w = tf.tensor4d(data.w, shape);
+    const f = (a: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D): tf.Tensor4D => {
+      if (!fused) return composed(a, g, b, groups, act);
+      const y = groupNormAct(a, g, b, { groups, epsilon: EPS, activation: act });
+      if (!y) throw new Error(`no fused group norm on ${backend}`);
+      return y;
+    };
+    const y = f(x, gamma, beta);
+    const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D), w)))([x, gamma, beta]);
+    return {
+      y: y.dataSync() as Float32Array,
+      dx: grads[0]!.dataSync() as Float32Array,
+      dgamma: grads[1]!.dataSync() as Float32Array,
+      dbeta: grads[2]!.dataSync() as Float32Array,
+    };
+  });
+}
+
+function expectClose(actual: Float32Array, expected: Float32Array, rel: number): void {
+  expect(actual.length).toBe(expected.length);
+  let scale = 1e-3;
+  for (const v of expected) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  expect(worst / scale).toBeLessThanOrEqual(rel);
+}
+
+beforeAll(async () => {
+  await initBackends();
+  await tf.setBackend('wasm');
+  registerWasmTrainingKernels();
+  await tf.setBackend('cpu');
+  registerFastCpuKernels();
+});
+
+describe('fused group norm kernels (wasm and cpu) against tfjs ops on the CPU backend', () => {
+  const cases: { shape: [number, number, number, number]; groups: number; offset: number }[] = [
+    { shape: [2, 5, 7, 8], groups: 2, offset: 0 },
+    { shape: [1, 9, 4, 12], groups: 3, offset: 3 },
+    { shape: [3, 4, 4, 32], groups: 8, offset: -1 },
+    { shape: [2, 16, 16, 96], groups: 24, offset: 0.5 },
+    { shape: [2, 3, 3, 5], groups: 1, offset: 0 },
+    { shape: [1, 1, 1, 64], groups: 16, offset: 0 },
+  ];
+  for (const act of ['linear', 'relu', 'relu6'] as const) {
+    for (const { shape, groups, offset } of cases) {
+      it(`${act}, x [${shape}], ${groups} groups`, () => {
+        const size = shape.reduce((a, b) => a * b, 1);
+        const c = shape[3];
+        // Values large enough that relu6 clips some outputs at 6.
+        const data = { x: random(size, 4, offset), gamma: random(c, 3, 1), beta: random(c, 2, 0.5), w: random(size) };
+        const expected = run('cpu', false, shape, groups, act, data);
+        for (const backend of ['wasm', 'cpu']) {
+          const got = run(backend, true, shape, groups, act, data);
+          expectClose(got.y, expected.y, 1e-5);
+          expectClose(got.dbeta, expected.dbeta, 1e-5);
+          expectClose(got.dgamma, expected.dgamma, 1e-5);
+          // dx is a difference of near-equal sums (its group means are zero).
+          expectClose(got.dx, expected.dx, 2e-5);
+        }
+      });
+    }
+  }
+
+  it('leaves no tensors behind and is not used where the backend lacks it', () => {
+    tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const x = tf.randomNormal([1, 4, 4, 8]) as tf.Tensor4D;
+      const g = tf.ones([8]) as tf.Tensor1D;
+      const b = tf.zeros([8]) as tf.Tensor1D;
+      tf.grads((a: tf.Tensor) => tf.sum(groupNormAct(a as tf.Tensor4D, g, b, { groups: 2, epsilon: EPS, activation: 'relu' })!))([x])[0]!.dataSync();
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    // The fused kernel names no backend other than wasm and cpu.
+    expect(tf.getKernel('PipeGroupNorm', 'tensorflow')).toBeUndefined();
+  });
+});
