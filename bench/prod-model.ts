@@ -77,7 +77,10 @@ export function prodSetup(size: number, n: number, params: TrainParams = default
     labels,
     step: () => trainStep(model, optimizer, images, labels, params.lr, params.classWeights),
     infer: () => {
-      tf.tidy(() => model.logits(images, false).dataSync());
+      // Not returning the values: tidy would walk the typed array element by element.
+      tf.tidy(() => {
+        model.logits(images, false).dataSync();
+      });
     },
     dispose: () => {
       model.dispose();

@@ -94,7 +94,11 @@ export async function runVariant(variant: Variant, o: BenchOptions): Promise<Var
       const infer: number[] = [];
       for (let i = 0; i < (variant === 'wasm' ? 3 : 2); i++) {
         const t0 = performance.now();
-        tf.tidy(() => net.forward(images).dataSync());
+        // The block must not return the values: tidy walks a returned
+        // typed array element by element looking for tensors (seconds).
+        tf.tidy(() => {
+          net.forward(images).dataSync();
+        });
         infer.push((performance.now() - t0) / o.batch);
       }
       inferMsPerImage = median(infer.slice(1));

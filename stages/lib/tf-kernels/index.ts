@@ -3,6 +3,7 @@ import { cpuConv2DBackpropFilter, cpuDepthwiseBackpropFilter } from './cpu-filte
 import { wasmConv2DBackpropFilter, wasmDepthwiseBackpropFilter } from './wasm-filter-grads.ts';
 import { wasmConv2DBackpropInput, wasmDepthwiseBackpropInput } from './wasm-input-grads.ts';
 import { wasmBatchToSpaceND, wasmSpaceToBatchND } from './wasm-space-batch.ts';
+import { wasmIdentity } from './wasm-identity.ts';
 import {
   GROUP_NORM,
   GROUP_NORM_GRAD,
@@ -43,7 +44,8 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
  * DepthwiseConv2dNativeBackpropFilter/Input) and replaces its scalar
  * Conv2DBackpropInput, all built on the backend's XNNPACK convolutions; also
  * replaces its slow 4-D SpaceToBatchND/BatchToSpaceND (atrous convolutions),
- * and adds fused group norm + activation kernels (see group-norm.ts).
+ * adds fused group norm + activation kernels (see group-norm.ts), and makes
+ * Identity share data instead of copying it (wasm-identity.ts).
  * Idempotent; call any time after importing '@tensorflow/tfjs-backend-wasm'.
  */
 export function registerWasmTrainingKernels(): void {
@@ -57,9 +59,12 @@ export function registerWasmTrainingKernels(): void {
   }
   install('SpaceToBatchND', 'wasm', spaceBatch[0]);
   install('BatchToSpaceND', 'wasm', spaceBatch[1]);
+  identity ??= wasmIdentity((getKernel('Identity', 'wasm') as KernelConfig | undefined)?.kernelFunc);
+  install('Identity', 'wasm', identity);
 }
 
 let spaceBatch: [KernelFunc, KernelFunc] | undefined;
+let identity: KernelFunc | undefined;
 
 let cpuKernels: [KernelFunc, KernelFunc] | undefined;
 

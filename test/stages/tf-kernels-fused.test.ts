@@ -117,3 +117,27 @@ describe('fused group norm kernels (wasm and cpu) against tfjs ops on the CPU ba
     expect(tf.getKernel('PipeGroupNorm', 'tensorflow')).toBeUndefined();
   });
 });
+
+describe('Identity on wasm', () => {
+  it('shares data with its input, and either can be disposed first', () => {
+    tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const bytes = tf.memory().numBytes;
+    const y = tf.engine().runKernel('Identity', { x }) as tf.Tensor;
+    // No copy: the bytes in use did not grow, and the data is the same.
+    expect(tf.memory().numBytes).toBe(bytes);
+    expect(y.dataId).toBe(x.dataId);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    y.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    // Gradients through saved tensors (Engine.clone runs Identity) still match the CPU backend.
+    const f = (a: tf.Tensor) => tf.sum(tf.mul(tf.square(a), tf.exp(a)));
+    const xs = [0.5, -1, 2, 0.25];
+    const onWasm = tf.tidy(() => Array.from(tf.grad(f)(tf.tensor1d(xs)).dataSync()));
+    tf.setBackend('cpu');
+    const onCpu = tf.tidy(() => Array.from(tf.grad(f)(tf.tensor1d(xs)).dataSync()));
+    onWasm.forEach((v, i) => expect(v).toBeCloseTo(onCpu[i]!, 5));
+  });
+});
