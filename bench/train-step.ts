@@ -1,24 +1,33 @@
 /**
- * Training-step benchmark of a DeepLab v3+-like net (bench/train-step-model.ts)
- * at 256x256, batch 2, on three tfjs setups side by side, plus a PyTorch twin:
- *   cpu-stock  tfjs's plain CPU backend as shipped (1 step: it is slow)
- *   cpu-fast   the CPU backend with registerFastCpuKernels()
- *   wasm       the WebAssembly backend with registerWasmTrainingKernels()
- *   torch      bench/torch_twin.py (Debian's python3-torch, OMP_NUM_THREADS=2)
- * Each setup runs in its own child process, so peak memory is its own and
- * kernel registrations cannot leak between them.
+ * Training-step and inference benchmark, side by side in one run:
  *
- *   node --import tsx bench/train-step.ts [--size 256] [--batch 2] [--width 0.5] [--steps 3] [--json]
+ *   --model prod   the model the default pipeline trains (bench/prod-model.ts,
+ *                  built by stages/lib/tf/models from the train stage's defaults)
+ *                  against its PyTorch twin bench/torch_prod_twin.py
+ *   --model bench  the DeepLab-like bench net (bench/train-step-model.ts)
+ *                  against its twin bench/torch_twin.py
+ *   --model both   both (the `train` entry of bench/run.ts)
+ *
+ * Setups, each in its own child process (peak memory is its own, kernel
+ * registrations cannot leak between them):
+ *   wasm       the WebAssembly backend with registerWasmTrainingKernels() (one thread)
+ *   cpu-fast   the CPU backend with registerFastCpuKernels()
+ *   cpu-stock  tfjs's plain CPU backend as shipped (1 step: it is slow)
+ *   torch-1t / torch-2t  the twin on Debian's python3-torch, OMP_NUM_THREADS=1 / 2
+ *
+ *   node --import tsx bench/train-step.ts [--model prod|bench|both] [--variants wasm,cpu-stock,...]
+ *       [--size 256] [--batch 2] [--width 0.5] [--steps 3] [--json]
  *
  * Reports wall and CPU milliseconds per step (CPU time is the steadier figure
- * on a shared machine), inference ms per image, peak RSS, and conv GFLOP/s of a
- * step (conv FLOPs counted analytically) against the machine's fp32 GEMM peak.
+ * on a shared machine), images/s, inference ms per image, peak RSS, and for
+ * the bench net conv GFLOP/s of a step against the machine's fp32 GEMM peak.
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerFastCpuKernels, registerWasmTrainingKernels } from '../stages/lib/tf-kernels/index.ts';
+import { paramCount, prodModelConfig, prodSetup, defaultTrainParams } from './prod-model.ts';
 import { initBackends } from './train-step-backends.ts';
 import { MOBILENET_V2_STAGES, SegNet, syntheticBatch } from './train-step-model.ts';
 
@@ -26,11 +35,15 @@ import { MOBILENET_V2_STAGES, SegNet, syntheticBatch } from './train-step-model.
 const PEAK_GFLOPS = 120;
 
 type Variant = 'cpu-stock' | 'cpu-fast' | 'wasm';
+type ModelName = 'prod' | 'bench';
+const TORCH_VARIANTS = ['torch-1t', 'torch-2t'] as const;
+type TorchVariant = (typeof TORCH_VARIANTS)[number];
 
 /** Options shared by every setup. */
 export interface BenchOptions {
   readonly size: number;
   readonly batch: number;
+  /** Bench net only (the production model takes the train stage's defaults). */
   readonly width: number;
   readonly headChannels: number;
   readonly steps: number;
@@ -38,21 +51,26 @@ export interface BenchOptions {
 
 /** One setup's figures. */
 export interface VariantResult {
-  readonly variant: Variant | 'torch';
+  readonly variant: Variant | TorchVariant;
   readonly steps: number;
   readonly stepMs: number;
   readonly stepCpuMs: number | null;
   readonly inferMsPerImage: number | null;
   readonly peakRssMb: number;
-  readonly gflopsPerS: number | null;
+  readonly params?: number;
+  readonly outputShape?: number[];
   readonly losses?: number[];
   readonly note?: string;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
+function benchNet(o: BenchOptions): SegNet {
+  return new SegNet({ width: o.width, headChannels: o.headChannels, rates: [6, 12, 18], classes: 6, stages: MOBILENET_V2_STAGES });
+}
+
 /** Runs one setup in this process. */
-export async function runVariant(variant: Variant, o: BenchOptions): Promise<VariantResult> {
+export async function runVariant(variant: Variant, model: ModelName, o: BenchOptions): Promise<VariantResult> {
   let peak = process.memoryUsage().rss;
   const sample = () => {
     peak = Math.max(peak, process.memoryUsage().rss);
@@ -63,13 +81,37 @@ export async function runVariant(variant: Variant, o: BenchOptions): Promise<Var
     await tf.setBackend(variant === 'wasm' ? 'wasm' : 'cpu');
     if (variant === 'wasm') registerWasmTrainingKernels();
     if (variant === 'cpu-fast') registerFastCpuKernels();
-    const net = new SegNet({ width: o.width, headChannels: o.headChannels, rates: [6, 12, 18], classes: 6, stages: MOBILENET_V2_STAGES }).build(o.batch, o.size);
-    const { images, labels } = syntheticBatch(o.batch, o.size, 6);
-    const opt = tf.train.momentum(0.01, 0.9);
+    let trainStep: () => number;
+    let infer: () => void;
+    let params: number;
+    let outputShape: number[];
+    if (model === 'prod') {
+      const s = prodSetup(o.size, o.batch);
+      trainStep = s.step;
+      infer = s.infer;
+      params = paramCount(s.model);
+      outputShape = tf.tidy(() => s.model.logits(tf.zeros([o.batch, o.size, o.size, 3]), false).shape);
+    } else {
+      const net = benchNet(o).build(o.batch, o.size);
+      const { images, labels } = syntheticBatch(o.batch, o.size, 6);
+      const opt = tf.train.momentum(0.01, 0.9);
+      trainStep = () => {
+        const loss = opt.minimize(() => net.loss(images, labels), true) as tf.Scalar;
+        const value = loss.dataSync()[0]!;
+        loss.dispose();
+        return value;
+      };
+      // The block must not return the values: tidy walks a returned typed
+      // array element by element looking for tensors (seconds).
+      infer = () =>
+        tf.tidy(() => {
+          net.forward(images).dataSync();
+        });
+      params = net.variables.reduce((a, v) => a + v.size, 0);
+      outputShape = tf.tidy(() => net.forward(tf.zeros([o.batch, o.size, o.size, 3])).shape);
+    }
     const step = () => {
-      const loss = opt.minimize(() => net.loss(images, labels), true) as tf.Scalar;
-      const value = loss.dataSync()[0]!;
-      loss.dispose();
+      const value = trainStep();
       sample();
       return value;
     };
@@ -91,60 +133,64 @@ export async function runVariant(variant: Variant, o: BenchOptions): Promise<Var
     }
     let inferMsPerImage: number | null = null;
     if (variant !== 'cpu-stock') {
-      const infer: number[] = [];
-      for (let i = 0; i < (variant === 'wasm' ? 3 : 2); i++) {
+      const times: number[] = [];
+      for (let i = 0; i < (variant === 'wasm' ? o.steps + 1 : 2); i++) {
         const t0 = performance.now();
-        // The block must not return the values: tidy walks a returned
-        // typed array element by element looking for tensors (seconds).
-        tf.tidy(() => {
-          net.forward(images).dataSync();
-        });
-        infer.push((performance.now() - t0) / o.batch);
+        infer();
+        times.push((performance.now() - t0) / o.batch);
       }
-      inferMsPerImage = median(infer.slice(1));
+      inferMsPerImage = median(times.slice(1));
     }
-    const stepMs = median(wall);
-    return {
-      variant,
-      steps,
-      stepMs,
-      stepCpuMs: median(cpu),
-      inferMsPerImage,
-      peakRssMb: peak / 2 ** 20,
-      gflopsPerS: net.trainFlops() / 1e9 / (stepMs / 1000),
-      losses,
-    };
+    return { variant, steps, stepMs: median(wall), stepCpuMs: median(cpu), inferMsPerImage, peakRssMb: peak / 2 ** 20, params, outputShape, losses };
   } finally {
     clearInterval(timer);
   }
 }
 
-function runChild(variant: Variant, o: BenchOptions): Promise<VariantResult> {
+function runChild(variant: Variant, model: ModelName, o: BenchOptions): Promise<VariantResult> {
   const self = fileURLToPath(import.meta.url);
-  const args = ['--import', 'tsx', self, '--variant', variant, ...optionArgs(o)];
-  return new Promise((resolve, reject) => {
+  const args = ['--import', 'tsx', self, '--variant', variant, '--model', model, ...optionArgs(o)];
+  return new Promise((resolve) => {
     execFile(process.execPath, args, { maxBuffer: 16 << 20, timeout: 30 * 60_000 }, (error, stdout, stderr) => {
       const line = stdout.trim().split('\n').pop() ?? '';
       try {
         resolve(JSON.parse(line) as VariantResult);
       } catch {
-        reject(new Error(`bench variant ${variant} failed: ${error?.message ?? ''}\n${stderr.slice(-2000)}`));
+        const why = (error?.message ?? '') + stderr.slice(-300);
+        resolve({ variant, steps: 0, stepMs: NaN, stepCpuMs: null, inferMsPerImage: null, peakRssMb: NaN, note: `failed: ${why.replace(/\s+/g, ' ').slice(0, 200)}` });
       }
     });
   });
 }
 
-function runTorch(o: BenchOptions): Promise<VariantResult> {
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'torch_twin.py');
-  const args = [script, '--size', String(o.size), '--batch', String(o.batch), '--width', String(o.width), '--head', String(o.headChannels), '--steps', String(o.steps)];
+function runTorch(variant: TorchVariant, model: ModelName, o: BenchOptions): Promise<VariantResult> {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const threads = variant === 'torch-1t' ? '1' : '2';
+  const common = ['--size', String(o.size), '--batch', String(o.batch), '--steps', String(o.steps)];
+  let args: string[];
+  if (model === 'prod') {
+    const p = defaultTrainParams();
+    args = [path.join(here, 'torch_prod_twin.py'), '--config', JSON.stringify(prodModelConfig(p)), '--lr', String(p.lr), '--momentum', String(p.momentum), '--weight-decay', String(p.weightDecay), ...common];
+  } else {
+    args = [path.join(here, 'torch_twin.py'), '--width', String(o.width), '--head', String(o.headChannels), ...common];
+  }
   return new Promise((resolve) => {
-    execFile('/usr/bin/python3', args, { env: { ...process.env, OMP_NUM_THREADS: '2' }, timeout: 10 * 60_000 }, (error, stdout, stderr) => {
+    execFile('/usr/bin/python3', args, { env: { ...process.env, OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads }, timeout: 10 * 60_000 }, (error, stdout, stderr) => {
       try {
-        const r = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { torch: string; stepMs: number; stepCpuMs: number; inferMsPerImage: number; peakRssMb: number };
-        resolve({ variant: 'torch', steps: o.steps, stepMs: r.stepMs, stepCpuMs: r.stepCpuMs, inferMsPerImage: r.inferMsPerImage, peakRssMb: r.peakRssMb, gflopsPerS: null, note: `torch ${r.torch}` });
+        const r = JSON.parse(stdout.trim().split('\n').pop() ?? '') as {
+          torch: string; threads: number; stepMs: number; stepCpuMs: number; inferMsPerImage: number; peakRssMb: number; params?: number; outputShape?: number[];
+        };
+        resolve({
+          variant, steps: o.steps, stepMs: r.stepMs, stepCpuMs: r.stepCpuMs, inferMsPerImage: r.inferMsPerImage, peakRssMb: r.peakRssMb,
+          ...(r.params != null ? { params: r.params } : {}),
+          ...(r.outputShape != null ? { outputShape: r.outputShape } : {}),
+          note: `torch ${r.torch}, ${r.threads} thread${r.threads === 1 ? '' : 's'}`,
+        });
       } catch {
-        const why = /No module named 'torch'/.test(stderr) ? 'python3-torch not installed (apt-get install -y python3-torch)' : (error?.message ?? stderr.slice(-300));
-        resolve({ variant: 'torch', steps: 0, stepMs: NaN, stepCpuMs: null, inferMsPerImage: null, peakRssMb: NaN, gflopsPerS: null, note: why });
+        const why = /No module named 'torch'|cannot open shared object/.test(stderr)
+          ? 'python3-torch not usable (apt-get install -y python3-torch)'
+          : (error?.message ?? stderr.slice(-300));
+        resolve({ variant, steps: 0, stepMs: NaN, stepCpuMs: null, inferMsPerImage: null, peakRssMb: NaN, note: why.replace(/\s+/g, ' ').slice(0, 200) });
       }
     });
   });
@@ -154,74 +200,128 @@ function optionArgs(o: BenchOptions): string[] {
   return ['--size', String(o.size), '--batch', String(o.batch), '--width', String(o.width), '--head', String(o.headChannels), '--steps', String(o.steps)];
 }
 
-function parse(argv: string[]): { options: BenchOptions; variant?: Variant; json: boolean } {
+interface Parsed {
+  options: BenchOptions;
+  models: ModelName[];
+  variants?: (Variant | TorchVariant)[];
+  variant?: Variant;
+  json: boolean;
+}
+
+function parse(argv: string[]): Parsed {
   const get = (name: string, fallback: number) => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? Number(argv[i + 1]) : fallback;
   };
-  const v = argv.indexOf('--variant');
+  const str = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const model = str('model') ?? 'bench';
+  const variants = str('variants');
+  const v = str('variant');
   return {
     options: { size: get('size', 256), batch: get('batch', 2), width: get('width', 0.5), headChannels: get('head', 128), steps: get('steps', 3) },
-    ...(v >= 0 ? { variant: argv[v + 1] as Variant } : {}),
+    models: model === 'both' ? ['prod', 'bench'] : [model as ModelName],
+    ...(variants != null ? { variants: variants.split(',') as (Variant | TorchVariant)[] } : {}),
+    ...(v != null ? { variant: v as Variant } : {}),
     json: argv.includes('--json'),
   };
 }
 
-/** Runs every setup one after another (never in parallel: they would share the 2 cores) and returns the results. */
-export async function benchTrainStep(o: BenchOptions): Promise<{ options: BenchOptions; trainGflop: number; results: VariantResult[] }> {
+/** Which setups run by default: the stock CPU step of the bench net alone takes over 20 minutes. */
+function defaultVariants(model: ModelName): (Variant | TorchVariant)[] {
+  return model === 'prod' ? ['wasm', 'cpu-stock', ...TORCH_VARIANTS] : ['wasm', ...TORCH_VARIANTS];
+}
+
+export interface ModelReport {
+  readonly model: ModelName;
+  readonly description: string;
+  /** Conv GFLOP of a training step (bench net only: counted analytically). */
+  readonly trainGflop: number | null;
+  readonly results: VariantResult[];
+}
+
+/** Runs every setup one after another (never in parallel: they would share the 2 cores). */
+export async function benchTrainStep(o: BenchOptions, model: ModelName, variants = defaultVariants(model)): Promise<ModelReport> {
   const results: VariantResult[] = [];
-  // Progress on stderr: the stock CPU step alone takes minutes.
-  const progress = (x: VariantResult) => process.stderr.write(`train-step ${x.variant}: ${JSON.stringify(x)}\n`);
-  for (const variant of ['wasm', 'cpu-fast', 'cpu-stock'] as const) {
-    results.push(await runChild(variant, o));
+  const progress = (x: VariantResult) => process.stderr.write(`train-step ${model} ${x.variant}: ${JSON.stringify({ ...x, losses: undefined })}\n`);
+  for (const v of variants) {
+    results.push(v === 'torch-1t' || v === 'torch-2t' ? await runTorch(v, model, o) : await runChild(v, model, o));
     progress(results[results.length - 1]!);
   }
-  results.push(await runTorch(o));
-  progress(results[results.length - 1]!);
-  const counter = new SegNet({ width: o.width, headChannels: o.headChannels, rates: [6, 12, 18], classes: 6, stages: MOBILENET_V2_STAGES });
+  if (model === 'prod') {
+    const c = prodModelConfig();
+    const p = defaultTrainParams();
+    return {
+      model,
+      // The whole config, so the table names whatever the default becomes.
+      description: `production model (the train stage's defaults, optimiser ${p.optimizer}: ${JSON.stringify(c)})`,
+      trainGflop: null,
+      results,
+    };
+  }
+  const counter = benchNet(o);
   await initBackends();
   await tf.setBackend('cpu');
   // Counting needs only shapes: a 1-image forward at the same size, scaled by the batch.
   counter.build(1, o.size);
   tf.dispose(counter.variables);
-  return { options: o, trainGflop: (counter.trainFlops() * o.batch) / 1e9, results };
+  return {
+    model,
+    description: `bench net (DeepLab v3+-like, MobileNetV2 width ${o.width}, batch norm, head ${o.headChannels})`,
+    trainGflop: (counter.trainFlops() * o.batch) / 1e9,
+    results,
+  };
 }
 
-/** A Markdown table of the results. */
-export function formatReport(r: Awaited<ReturnType<typeof benchTrainStep>>): string {
+/** A Markdown table of one model's results. */
+export function formatReport(r: ModelReport, o: BenchOptions): string {
   const stock = r.results.find((x) => x.variant === 'cpu-stock');
-  const torch = r.results.find((x) => x.variant === 'torch');
+  const torch1 = r.results.find((x) => x.variant === 'torch-1t');
+  const ours = r.results.find((x) => x.variant === 'wasm');
   const f = (x: number | null | undefined, d = 0) => (x == null || Number.isNaN(x) ? '—' : x.toFixed(d));
-  const lines = [
-    `DeepLab v3+-like net (MobileNetV2 width ${r.options.width}, head ${r.options.headChannels}), ${r.options.size}x${r.options.size}, batch ${r.options.batch}: ${r.trainGflop.toFixed(1)} conv GFLOP per training step`,
-    '',
-    '| setup | steps | ms/step | CPU ms/step | x stock CPU (wall / CPU time) | vs torch (wall / CPU time) | inference ms/image | peak RSS MB | conv GFLOP/s (wall / CPU time) | % of 120 GFLOP/s (wall) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  ];
   const ratio = (a: number | null | undefined, b: number | null | undefined, d: number) =>
     a == null || b == null || Number.isNaN(a) || Number.isNaN(b) ? '—' : (a / b).toFixed(d);
+  const lines = [
+    `${r.description}, ${o.size}x${o.size}, batch ${o.batch}${r.trainGflop != null ? `: ${r.trainGflop.toFixed(1)} conv GFLOP per training step` : ''}`,
+    '',
+    '| setup | params | steps | ms/step | CPU ms/step | train images/s | x stock CPU (wall) | vs torch same threads (wall / CPU time) | inference ms/image | inference vs torch same threads | peak RSS MB |' +
+      (r.trainGflop != null ? ' conv GFLOP/s (% of 120) |' : ''),
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |' + (r.trainGflop != null ? ' --- |' : ''),
+  ];
   for (const x of r.results) {
-    // Same net, same FLOPs for every row, torch included.
-    const gf = Number.isNaN(x.stepMs) ? null : r.trainGflop / (x.stepMs / 1000);
-    const gfCpu = x.stepCpuMs == null ? null : r.trainGflop / (x.stepCpuMs / 1000);
+    // Our route runs one thread; its 1-thread twin is torch-1t. The 2-thread
+    // twin is compared with our best use of two cores (the same route today).
+    const twin = x.variant === 'torch-2t' ? ours : x.variant.startsWith('torch') ? ours : torch1;
+    const versus =
+      x.variant.startsWith('torch')
+        ? `ours / this: ${ratio(twin?.stepMs, x.stepMs, 2)} / ${ratio(twin?.stepCpuMs, x.stepCpuMs, 2)}`
+        : `${ratio(x.stepMs, torch1?.stepMs, 2)} / ${ratio(x.stepCpuMs, torch1?.stepCpuMs, 2)}`;
+    const inferVs = x.variant.startsWith('torch') ? `ours / this: ${ratio(ours?.inferMsPerImage, x.inferMsPerImage, 2)}` : ratio(x.inferMsPerImage, torch1?.inferMsPerImage, 2);
+    const gf = r.trainGflop != null && !Number.isNaN(x.stepMs) ? r.trainGflop / (x.stepMs / 1000) : null;
     lines.push(
-      `| ${x.variant}${x.note != null ? ` (${x.note})` : ''} | ${x.steps} | ${f(x.stepMs)} | ${f(x.stepCpuMs)} | ` +
-        `${ratio(stock?.stepMs, x.stepMs, 1)} / ${ratio(stock?.stepCpuMs, x.stepCpuMs, 1)} | ` +
-        `${ratio(x.stepMs, torch?.stepMs, 2)} / ${ratio(x.stepCpuMs, torch?.stepCpuMs, 2)} | ` +
-        `${f(x.inferMsPerImage, 1)} | ${f(x.peakRssMb)} | ${f(gf, 1)} / ${f(gfCpu, 1)} | ${gf == null ? '—' : f((100 * gf) / PEAK_GFLOPS, 1)} |`,
+      `| ${x.variant}${x.note != null ? ` (${x.note})` : ''} | ${x.params ?? '—'} | ${x.steps} | ${f(x.stepMs)} | ${f(x.stepCpuMs)} | ${f((1000 * o.batch) / x.stepMs, 2)} | ` +
+        `${ratio(stock?.stepMs, x.stepMs, 1)} | ${versus} | ${f(x.inferMsPerImage, 1)} | ${inferVs} | ${f(x.peakRssMb)} |` +
+        (r.trainGflop != null ? ` ${f(gf, 1)} (${gf == null ? '—' : f((100 * gf) / PEAK_GFLOPS, 1)}) |` : ''),
     );
   }
+  // The twin must be the same model: same parameter count and output shape.
+  const shapes = r.results.filter((x) => x.outputShape != null).map((x) => `${x.variant} [${x.outputShape!.join(',')}]`);
+  const params = new Set(r.results.filter((x) => x.params != null).map((x) => x.params));
+  lines.push('', `Twin check: parameter counts ${params.size <= 1 ? 'equal' : `DIFFER (${[...params].join(' vs ')})`}; output shapes (NHWC) ${shapes.join(', ')}.`);
   return lines.join('\n');
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { options, variant, json } = parse(argv);
+  const { options, models, variants, variant, json } = parse(argv);
   if (variant != null) {
-    process.stdout.write(`${JSON.stringify(await runVariant(variant, options))}\n`);
+    process.stdout.write(`${JSON.stringify(await runVariant(variant, models[0]!, options))}\n`);
     process.exit(0);
   }
-  const report = await benchTrainStep(options);
-  process.stdout.write(json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
+  const reports: ModelReport[] = [];
+  for (const m of models) reports.push(await benchTrainStep(options, m, variants));
+  process.stdout.write(json ? `${JSON.stringify(reports)}\n` : `${reports.map((r) => formatReport(r, options)).join('\n\n')}\n`);
 }
 
 if (process.argv[1] != null && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
