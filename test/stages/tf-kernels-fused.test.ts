@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackends } from '../../bench/train-step-backends.ts';
-import { groupNormAct, registerFastCpuKernels, registerWasmTrainingKernels, type FusedActivation } from '../../stages/lib/tf-kernels/index.ts';
+import { biasAct, groupNormAct, registerFastCpuKernels, registerWasmTrainingKernels, type FusedActivation } from '../../stages/lib/tf-kernels/index.ts';
 
 // Seeded so a failure reproduces.
 let seed = 99;
@@ -138,4 +138,41 @@ describe('Identity on wasm', () => {
     const onCpu = tf.tidy(() => Array.from(tf.grad(f)(tf.tensor1d(xs)).dataSync()));
     onWasm.forEach((v, i) => expect(v).toBeCloseTo(onCpu[i]!, 5));
   });
+});
+
+describe('fused bias + activation kernels (wasm and cpu) against tfjs ops on the CPU backend', () => {
+  const shapes: [number, number, number, number][] = [[2, 5, 7, 8], [1, 7, 5, 3], [2, 1, 1, 64], [2, 16, 16, 96]];
+  for (const act of ['linear', 'relu', 'relu6'] as const) {
+    for (const shape of shapes) {
+      it(`${act}, x [${shape}]`, () => {
+        const size = shape.reduce((a, b) => a * b, 1);
+        const c = shape[3];
+        const xs = random(size, 5, 1);
+        const bs = random(c, 2);
+        const ws = random(size);
+        const go = (backend: string, fused: boolean) => {
+          tf.setBackend(backend);
+          return tf.tidy(() => {
+            const f = (x: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+              if (fused) return biasAct(x, b as tf.Tensor1D, act)!;
+              const y = tf.add(x, b);
+              return act === 'relu' ? tf.relu(y) : act === 'relu6' ? tf.relu6(y) : y;
+            };
+            const x = tf.tensor4d(xs, shape);
+            const b = tf.tensor1d(bs);
+            const w = tf.tensor4d(ws, shape);
+            const [dx, db] = tf.grads((a: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(f(a, bb), w)))([x, b]);
+            return { y: f(x, b).dataSync() as Float32Array, dx: dx!.dataSync() as Float32Array, db: db!.dataSync() as Float32Array };
+          });
+        };
+        const expected = go('cpu', false);
+        for (const backend of ['wasm', 'cpu']) {
+          const got = go(backend, true);
+          expectClose(got.y, expected.y, 1e-6);
+          expectClose(got.dx, expected.dx, 1e-6);
+          expectClose(got.db, expected.db, 1e-5);
+        }
+      });
+    }
+  }
 });

@@ -197,3 +197,43 @@ export function groupNormBackward(
     }
   }
 }
+
+/** y = act(x + bias[c]) over channels-last x with `channels` channels. */
+export function biasActForward(x: Float32Array, bias: Float32Array, channels: number, activation: FusedActivation, y: Float32Array): void {
+  const c = channels;
+  const act = ACT_CODE[activation];
+  const end = x.length;
+  if (act === 0) {
+    for (let o = 0; o < end; o += c) for (let k = 0; k < c; k++) y[o + k] = x[o + k]! + bias[k]!;
+  } else if (act === 1) {
+    for (let o = 0; o < end; o += c) {
+      for (let k = 0; k < c; k++) {
+        const z = x[o + k]! + bias[k]!;
+        y[o + k] = (z + Math.abs(z)) * 0.5;
+      }
+    }
+  } else {
+    for (let o = 0; o < end; o += c) {
+      for (let k = 0; k < c; k++) {
+        const z = x[o + k]! + bias[k]!;
+        y[o + k] = (Math.abs(z) - Math.abs(z - 6) + 6) * 0.5;
+      }
+    }
+  }
+}
+
+/** Gradients of {@link biasActForward}: dx = dy * act'(x + bias), dbias = its sum per channel. */
+export function biasActBackward(x: Float32Array, bias: Float32Array, dy: Float32Array, channels: number, activation: FusedActivation, dx: Float32Array, dbias: Float32Array): void {
+  const c = channels;
+  const act = ACT_CODE[activation];
+  const acc = new Float64Array(c);
+  const end = x.length;
+  for (let o = 0; o < end; o += c) {
+    for (let k = 0; k < c; k++) {
+      const d = act === 0 ? dy[o + k]! : dy[o + k]! * mask(act, x[o + k]! + bias[k]!);
+      dx[o + k] = d;
+      acc[k]! += d;
+    }
+  }
+  for (let k = 0; k < c; k++) dbias[k] = acc[k]!;
+}

@@ -1,17 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { groupNormBackward, groupNormForward, type FusedActivation, type GroupNormShape } from './group-norm-loops.ts';
+import { biasActBackward, biasActForward, groupNormBackward, groupNormForward, type FusedActivation, type GroupNormShape } from './group-norm-loops.ts';
 
 /**
  * Group norm + activation as one tfjs kernel ('PipeGroupNorm') with its own
- * gradient kernel ('PipeGroupNormGrad'), for the wasm and CPU backends (the
- * loops are in group-norm-loops.ts). Backends without them (tfjs-node) keep
- * the composed ops: `groupNormAct` returns undefined there.
+ * gradient kernel ('PipeGroupNormGrad'), and bias + activation likewise
+ * ('PipeBiasAct', 'PipeBiasActGrad'), for the wasm and CPU backends (the loops
+ * are in group-norm-loops.ts). Backends without them (tfjs-node) keep the
+ * composed ops: `groupNormAct` and `biasAct` return undefined there.
  */
 
 export const GROUP_NORM = 'PipeGroupNorm';
 export const GROUP_NORM_GRAD = 'PipeGroupNormGrad';
+export const BIAS_ACT = 'PipeBiasAct';
+export const BIAS_ACT_GRAD = 'PipeBiasActGrad';
 
 export interface GroupNormAttrs {
   groups: number;
@@ -104,13 +107,61 @@ function backwardKernel(store: (b: tf.KernelBackend) => Store) {
   };
 }
 
+function channelsOf(x: tf.TensorInfo, bias: tf.TensorInfo): number {
+  const c = x.shape[x.shape.length - 1] ?? 0;
+  if (bias.shape.length !== 1 || bias.shape[0] !== c) throw new Error(`tf-kernels: bias [${bias.shape}] does not fit x [${x.shape}]`);
+  return c;
+}
+
+function biasActKernel(store: (b: tf.KernelBackend) => Store) {
+  return (args: Args): tf.TensorInfo => {
+    const { activation } = args.attrs as unknown as { activation: FusedActivation };
+    const [x, bias] = need(args.inputs, ['x', 'bias']);
+    const c = channelsOf(x!, bias!);
+    const st = store(args.backend);
+    const out = st.outputs([x!.shape]);
+    biasActForward(st.read(x!), st.read(bias!), c, activation, out.arrays[0]!);
+    out.finish();
+    return out.infos[0]!;
+  };
+}
+
+function biasActGradKernel(store: (b: tf.KernelBackend) => Store) {
+  return (args: Args): tf.TensorInfo[] => {
+    const { activation } = args.attrs as unknown as { activation: FusedActivation };
+    const [dy, x, bias] = need(args.inputs, ['dy', 'x', 'bias']);
+    const c = channelsOf(x!, bias!);
+    const st = store(args.backend);
+    const out = st.outputs([x!.shape, [c]]);
+    biasActBackward(st.read(x!), st.read(bias!), st.read(dy!), c, activation, out.arrays[0]!, out.arrays[1]!);
+    out.finish();
+    return out.infos;
+  };
+}
+
+export const wasmBiasAct = biasActKernel(wasmStore) as unknown as tf.KernelFunc;
+export const wasmBiasActGrad = biasActGradKernel(wasmStore) as unknown as tf.KernelFunc;
+export const cpuBiasAct = biasActKernel(cpuStore) as unknown as tf.KernelFunc;
+export const cpuBiasActGrad = biasActGradKernel(cpuStore) as unknown as tf.KernelFunc;
+
 export const wasmGroupNorm = forwardKernel(wasmStore) as unknown as tf.KernelFunc;
 export const wasmGroupNormGrad = backwardKernel(wasmStore) as unknown as tf.KernelFunc;
 export const cpuGroupNorm = forwardKernel(cpuStore) as unknown as tf.KernelFunc;
 export const cpuGroupNormGrad = backwardKernel(cpuStore) as unknown as tf.KernelFunc;
 
-/** Registers the gradient of PipeGroupNorm (backend-independent; once per process). */
+/** Registers the gradients of PipeGroupNorm and PipeBiasAct (backend-independent; once per process). */
 export function registerGroupNormGradient(): void {
+  if (tf.getGradient(BIAS_ACT) == null) {
+    tf.registerGradient({
+      kernelName: BIAS_ACT,
+      inputsToSave: ['x', 'bias'],
+      gradFunc: (dy, saved, attrs) => {
+        const [x, bias] = saved as [tf.Tensor, tf.Tensor];
+        const [dx, dbias] = tf.engine().runKernel(BIAS_ACT_GRAD, { dy: dy as tf.Tensor, x, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        return { x: () => dx!, bias: () => dbias! };
+      },
+    });
+  }
   if (tf.getGradient(GROUP_NORM) != null) return;
   tf.registerGradient({
     kernelName: GROUP_NORM,
@@ -139,4 +190,10 @@ export function groupNormAct(
 ): tf.Tensor4D | undefined {
   if (tf.getKernel(GROUP_NORM, tf.getBackend()) == null || tf.getGradient(GROUP_NORM) == null) return undefined;
   return tf.engine().runKernel(GROUP_NORM, { x, gamma, beta }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/** act(x + bias) (bias over the last axis) as one kernel where the backend has it; undefined otherwise. */
+export function biasAct(x: tf.Tensor, bias: tf.Tensor1D, activation: FusedActivation): tf.Tensor | undefined {
+  if (x.dtype !== 'float32' || tf.getKernel(BIAS_ACT, tf.getBackend()) == null || tf.getGradient(BIAS_ACT) == null) return undefined;
+  return tf.engine().runKernel(BIAS_ACT, { x, bias }, { activation } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }

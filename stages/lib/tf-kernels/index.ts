@@ -5,15 +5,21 @@ import { wasmConv2DBackpropInput, wasmDepthwiseBackpropInput } from './wasm-inpu
 import { wasmBatchToSpaceND, wasmSpaceToBatchND } from './wasm-space-batch.ts';
 import { wasmIdentity } from './wasm-identity.ts';
 import {
+  BIAS_ACT,
+  BIAS_ACT_GRAD,
   GROUP_NORM,
   GROUP_NORM_GRAD,
+  cpuBiasAct,
+  cpuBiasActGrad,
   cpuGroupNorm,
   cpuGroupNormGrad,
   registerGroupNormGradient,
+  wasmBiasAct,
+  wasmBiasActGrad,
   wasmGroupNorm,
   wasmGroupNormGrad,
 } from './group-norm.ts';
-export { groupNormAct, type GroupNormAttrs } from './group-norm.ts';
+export { biasAct, groupNormAct, type GroupNormAttrs } from './group-norm.ts';
 export type { FusedActivation } from './group-norm-loops.ts';
 export { wasmThreadingSupported } from './wasm-threads.ts';
 
@@ -37,6 +43,8 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
   ['DepthwiseConv2dNativeBackpropInput', wasmDepthwiseBackpropInput as unknown as KernelFunc],
   [GROUP_NORM, wasmGroupNorm],
   [GROUP_NORM_GRAD, wasmGroupNormGrad],
+  [BIAS_ACT, wasmBiasAct],
+  [BIAS_ACT_GRAD, wasmBiasActGrad],
 ];
 
 /**
@@ -44,7 +52,8 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
  * DepthwiseConv2dNativeBackpropFilter/Input) and replaces its scalar
  * Conv2DBackpropInput, all built on the backend's XNNPACK convolutions; also
  * replaces its slow 4-D SpaceToBatchND/BatchToSpaceND (atrous convolutions),
- * adds fused group norm + activation kernels (see group-norm.ts), and makes
+ * adds fused group norm + activation and bias + activation kernels (see
+ * group-norm.ts), and makes
  * Identity share data instead of copying it (wasm-identity.ts).
  * Idempotent; call any time after importing '@tensorflow/tfjs-backend-wasm'.
  */
@@ -71,7 +80,7 @@ let cpuKernels: [KernelFunc, KernelFunc] | undefined;
 /**
  * Registers fast Conv2DBackpropFilter and DepthwiseConv2dNativeBackpropFilter
  * kernels for the plain CPU backend (the stock ones are most of a CPU training
- * step), and the fused group norm kernels. Idempotent; call after importing
+ * step), and the fused group norm and bias + activation kernels. Idempotent; call after importing
  * '@tensorflow/tfjs-backend-cpu'.
  */
 export function registerFastCpuKernels(): void {
@@ -86,5 +95,7 @@ export function registerFastCpuKernels(): void {
   install('DepthwiseConv2dNativeBackpropFilter', 'cpu', cpuKernels[1]);
   install(GROUP_NORM, 'cpu', cpuGroupNorm);
   install(GROUP_NORM_GRAD, 'cpu', cpuGroupNormGrad);
+  install(BIAS_ACT, 'cpu', cpuBiasAct);
+  install(BIAS_ACT_GRAD, 'cpu', cpuBiasActGrad);
   registerGroupNormGradient();
 }

@@ -76,7 +76,7 @@ function aspp(net: Net, cfg: ModelConfig, x: tf.Tensor4D): tf.Tensor4D {
   // Image pooling. No normalisation here: it would normalise a 1x1 map over
   // two images (batch norm) or a few channels (group norm), both degenerate.
   const pooled = tf.mean(x, [1, 2], true) as tf.Tensor4D;
-  const p = tf.relu(conv(net, 'aspp/pool', pooled, 1, ch, { bias: true }));
+  const p = conv(net, 'aspp/pool', pooled, 1, ch, { bias: true, act: 'relu' });
   // Spread over the map by a broadcasting add, not tf.tile: tile's gradient
   // is one slice and add per output pixel (256 ops at 16x16), the add's is one sum.
   branches.push(tf.add(p, tf.zeros([x.shape[0], x.shape[1], x.shape[2], ch])));

@@ -21,7 +21,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { atrousConv2d, atrousDepthwiseConv2d } from '../atrous.ts';
 import { Rng } from '../rng.ts';
-import { groupNormAct, type FusedActivation } from '../../tf-kernels/index.ts';
+import { biasAct, groupNormAct, type FusedActivation } from '../../tf-kernels/index.ts';
 import type { NormKind } from './config.ts';
 
 export interface ParamInfo {
@@ -130,6 +130,8 @@ export interface ConvOpts {
   biasLrMult?: number;
   /** Std of the initial weights (default He: sqrt(2 / fan-in)). */
   std?: number;
+  /** Activation after the bias; with a bias, both run as one kernel where the backend has it. */
+  act?: NormActivation;
 }
 
 /** k x k conv, 'same' padding; stride or atrous rate (not both). */
@@ -140,11 +142,16 @@ export function conv(net: Net, name: string, x: tf.Tensor4D, k: number, cout: nu
   const stride = o.stride ?? 1;
   const rate = o.rate ?? 1;
   let y = stride > 1 ? tf.conv2d(x, w, stride, 'same') : atrousConv2d(x, w, rate);
-  if (o.bias) {
-    const b = net.store.param(`${name}/b`, [cout], { kind: 'const', value: 0 }, o.biasLrMult ?? 1, false);
-    y = tf.add(y, b);
-  }
-  return y;
+  return o.bias ? addBias(y, net.store.param(`${name}/b`, [cout], { kind: 'const', value: 0 }, o.biasLrMult ?? 1, false) as tf.Tensor1D, o.act) : activate(y, o.act ?? 'linear');
+}
+
+/**
+ * act(y + b). One kernel (forward and backward) on wasm and cpu: tfjs's
+ * broadcasting add of a [C] vector runs a generic slow path on wasm, and
+ * its gradient and the activation's are several more ops.
+ */
+export function addBias(y: tf.Tensor4D, b: tf.Tensor1D, act: NormActivation = 'linear'): tf.Tensor4D {
+  return (biasAct(y, b, act) as tf.Tensor4D | undefined) ?? activate(tf.add(y, b), act);
 }
 
 /** k x k depthwise conv (multiplier 1), 'same' padding; stride or atrous rate. */
