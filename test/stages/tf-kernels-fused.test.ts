@@ -176,3 +176,31 @@ describe('fused bias + activation kernels (wasm and cpu) against tfjs ops on the
     }
   }
 });
+
+describe('tiled Transpose on wasm', () => {
+  const cases: [number[], number[]][] = [
+    [[1024, 40], [1, 0]],
+    [[37, 5], [1, 0]],
+    [[300, 1, 1, 7], [3, 1, 2, 0]],
+    [[2, 3, 4, 5], [2, 3, 0, 1]],
+    [[2, 3, 4, 5], [3, 0, 1, 2]],
+    [[2, 3, 4, 5], [1, 2, 0, 3]],
+    [[2, 3, 4], [0, 2, 1]],
+    [[1, 1], [1, 0]],
+  ];
+  it.each(cases)('x [%s] perm [%s] matches the CPU backend (float32 and int32)', (shape, perm) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const values = random(size, 100);
+    const ints = Int32Array.from(values, (v) => Math.round(v));
+    for (const [data, dtype] of [[values, 'float32'], [ints, 'int32']] as const) {
+      const run = (backend: string) => {
+        tf.setBackend(backend);
+        return tf.tidy(() => {
+          const t = tf.transpose(tf.tensor(data, shape, dtype), perm);
+          return { shape: t.shape, values: Array.from(t.dataSync()) };
+        });
+      };
+      expect(run('wasm')).toEqual(run('cpu'));
+    }
+  });
+});

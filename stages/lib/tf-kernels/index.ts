@@ -4,6 +4,7 @@ import { wasmConv2DBackpropFilter, wasmDepthwiseBackpropFilter } from './wasm-fi
 import { wasmConv2DBackpropInput, wasmDepthwiseBackpropInput } from './wasm-input-grads.ts';
 import { wasmBatchToSpaceND, wasmSpaceToBatchND } from './wasm-space-batch.ts';
 import { wasmIdentity } from './wasm-identity.ts';
+import { wasmTranspose } from './wasm-transpose.ts';
 import {
   BIAS_ACT,
   BIAS_ACT_GRAD,
@@ -54,7 +55,8 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
  * replaces its slow 4-D SpaceToBatchND/BatchToSpaceND (atrous convolutions),
  * adds fused group norm + activation and bias + activation kernels (see
  * group-norm.ts), and makes
- * Identity share data instead of copying it (wasm-identity.ts).
+ * Identity share data instead of copying it (wasm-identity.ts) and matrix-like
+ * transposes tiled (wasm-transpose.ts).
  * Idempotent; call any time after importing '@tensorflow/tfjs-backend-wasm'.
  */
 export function registerWasmTrainingKernels(): void {
@@ -70,10 +72,13 @@ export function registerWasmTrainingKernels(): void {
   install('BatchToSpaceND', 'wasm', spaceBatch[1]);
   identity ??= wasmIdentity((getKernel('Identity', 'wasm') as KernelConfig | undefined)?.kernelFunc);
   install('Identity', 'wasm', identity);
+  transpose ??= wasmTranspose((getKernel('Transpose', 'wasm') as KernelConfig | undefined)?.kernelFunc);
+  install('Transpose', 'wasm', transpose);
 }
 
 let spaceBatch: [KernelFunc, KernelFunc] | undefined;
 let identity: KernelFunc | undefined;
+let transpose: KernelFunc | undefined;
 
 let cpuKernels: [KernelFunc, KernelFunc] | undefined;
 
