@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { prodSetup } from '../../bench/prod-model.ts';
 import { initBackends } from '../../bench/train-step-backends.ts';
 import { biasAct, groupNormAct, registerFastCpuKernels, registerWasmTrainingKernels, type FusedActivation } from '../../stages/lib/tf-kernels/index.ts';
 
@@ -203,4 +204,39 @@ describe('tiled Transpose on wasm', () => {
       expect(run('wasm')).toEqual(run('cpu'));
     }
   });
+});
+
+describe('the production model with the fused kernels', () => {
+  /** Trains the train stage's default model for a few steps on `backend`; returns the losses. */
+  function losses(backend: string, fused: boolean): number[] {
+    tf.setBackend(backend);
+    // Without our kernels registered the model composes tfjs ops (what tfjs-node runs).
+    const removed = fused ? [] : ['PipeGroupNorm', 'PipeBiasAct'].flatMap((k) => {
+      const c = tf.getKernel(k, backend);
+      if (c) tf.unregisterKernel(k, backend);
+      return c ? [c] : [];
+    });
+    try {
+      const setup = prodSetup(32, 2);
+      try {
+        return Array.from({ length: 4 }, () => setup.step());
+      } finally {
+        setup.dispose();
+      }
+    } finally {
+      removed.forEach((c) => tf.registerKernel(c));
+    }
+  }
+
+  it('follows the loss curve of the CPU backend with tfjs ops, and repeats exactly', () => {
+    const reference = losses('cpu', false);
+    const onWasm = losses('wasm', true);
+    const onCpu = losses('cpu', true);
+    expect(reference[3]).not.toBe(reference[0]);
+    for (let i = 0; i < reference.length; i++) {
+      expect(Math.abs(onWasm[i]! - reference[i]!)).toBeLessThanOrEqual(1e-3 * Math.abs(reference[i]!));
+      expect(Math.abs(onCpu[i]! - reference[i]!)).toBeLessThanOrEqual(1e-3 * Math.abs(reference[i]!));
+    }
+    expect(losses('wasm', true)).toEqual(onWasm);
+  }, 60_000);
 });
