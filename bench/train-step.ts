@@ -170,7 +170,12 @@ function runTorch(variant: TorchVariant, model: ModelName, o: BenchOptions): Pro
   let args: string[];
   if (model === 'prod') {
     const p = defaultTrainParams();
-    args = [path.join(here, 'torch_prod_twin.py'), '--config', JSON.stringify(prodModelConfig(p)), '--lr', String(p.lr), '--momentum', String(p.momentum), '--weight-decay', String(p.weightDecay), ...common];
+    // A frozen trunk (the stem and the first `freeze` blocks get no gradient), when the stage has one.
+    const frozen = (p as { freeze?: number }).freeze ?? 0;
+    args = [
+      path.join(here, 'torch_prod_twin.py'), '--config', JSON.stringify(prodModelConfig(p)), '--frozen-blocks', String(frozen),
+      '--lr', String(p.lr), '--momentum', String(p.momentum), '--weight-decay', String(p.weightDecay), ...common,
+    ];
   } else {
     args = [path.join(here, 'torch_twin.py'), '--width', String(o.width), '--head', String(o.headChannels), ...common];
   }
