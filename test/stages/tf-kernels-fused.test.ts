@@ -240,3 +240,31 @@ describe('the production model with the fused kernels', () => {
     expect(losses('wasm', true)).toEqual(onWasm);
   }, 60_000);
 });
+
+describe('channel Concat and SplitV on wasm', () => {
+  const cases: { shapes: number[][]; axis: number }[] = [
+    { shapes: [[2, 4, 4, 8], [2, 4, 4, 3]], axis: 3 },
+    { shapes: [[2, 4, 4, 8], [2, 4, 4, 3], [2, 4, 4, 1]], axis: -1 },
+    { shapes: [[5, 2], [5, 7]], axis: 1 },
+    { shapes: [[2, 3], [4, 3]], axis: 0 },
+    { shapes: [[2, 4, 4, 8], [2, 4, 4, 8]], axis: 2 },
+  ];
+  it.each(cases)('concat $shapes on axis $axis, and the split back, match the CPU backend', ({ shapes, axis }) => {
+    for (const dtype of ['float32', 'int32'] as const) {
+      const data = shapes.map((s) => {
+        const v = random(s.reduce((a, b) => a * b, 1), 50);
+        return dtype === 'int32' ? Int32Array.from(v, (x) => Math.round(x)) : v;
+      });
+      const run = (backend: string) => {
+        tf.setBackend(backend);
+        return tf.tidy(() => {
+          const c = tf.concat(data.map((d, i) => tf.tensor(d, shapes[i], dtype)), axis);
+          const sizes = shapes.map((s) => s[axis < 0 ? s.length + axis : axis]!);
+          const parts = tf.split(c, sizes, axis);
+          return { shape: c.shape, values: Array.from(c.dataSync()), parts: parts.map((p) => [p.shape, Array.from(p.dataSync())]) };
+        });
+      };
+      expect(run('wasm')).toEqual(run('cpu'));
+    }
+  });
+});

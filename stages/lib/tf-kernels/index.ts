@@ -5,6 +5,7 @@ import { wasmConv2DBackpropInput, wasmDepthwiseBackpropInput } from './wasm-inpu
 import { wasmBatchToSpaceND, wasmSpaceToBatchND } from './wasm-space-batch.ts';
 import { wasmIdentity } from './wasm-identity.ts';
 import { wasmTranspose } from './wasm-transpose.ts';
+import { wasmConcat, wasmSplitV } from './wasm-channels.ts';
 import {
   BIAS_ACT,
   BIAS_ACT_GRAD,
@@ -56,7 +57,8 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
  * adds fused group norm + activation and bias + activation kernels (see
  * group-norm.ts), and makes
  * Identity share data instead of copying it (wasm-identity.ts) and matrix-like
- * transposes tiled (wasm-transpose.ts).
+ * transposes tiled (wasm-transpose.ts), and concatenates and splits channels
+ * with plain loops (wasm-channels.ts).
  * Idempotent; call any time after importing '@tensorflow/tfjs-backend-wasm'.
  */
 export function registerWasmTrainingKernels(): void {
@@ -74,11 +76,18 @@ export function registerWasmTrainingKernels(): void {
   install('Identity', 'wasm', identity);
   transpose ??= wasmTranspose((getKernel('Transpose', 'wasm') as KernelConfig | undefined)?.kernelFunc);
   install('Transpose', 'wasm', transpose);
+  channels ??= [
+    wasmConcat((getKernel('Concat', 'wasm') as KernelConfig | undefined)?.kernelFunc),
+    wasmSplitV((getKernel('SplitV', 'wasm') as KernelConfig | undefined)?.kernelFunc),
+  ];
+  install('Concat', 'wasm', channels[0]);
+  install('SplitV', 'wasm', channels[1]);
 }
 
 let spaceBatch: [KernelFunc, KernelFunc] | undefined;
 let identity: KernelFunc | undefined;
 let transpose: KernelFunc | undefined;
+let channels: [KernelFunc, KernelFunc] | undefined;
 
 let cpuKernels: [KernelFunc, KernelFunc] | undefined;
 
