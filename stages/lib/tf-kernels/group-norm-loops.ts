@@ -80,25 +80,40 @@ function mask(act: number, z: number): number {
   return act === 1 ? +(z > 0) : +(z > 0) & +(z <= 6);
 }
 
-/** y = act(gamma * (x - mean_g) / sqrt(var_g + eps) + beta). Writes `y` (same size as x). */
-export function groupNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, s: GroupNormShape, y: Float32Array): void {
-  const { n, pixels, channels: c, groups } = s;
+/**
+ * The per-image, per-channel affine map group norm reduces to: y = act(scale *
+ * x + shift) with scale = gamma / sqrt(var_g + eps), shift = beta - mean_g *
+ * scale. Returns [n * channels] arrays of each.
+ */
+export function groupNormCoefficients(x: Float32Array, gamma: Float32Array, beta: Float32Array, s: GroupNormShape): { scale: Float32Array; shift: Float32Array } {
+  const { n, channels: c, groups } = s;
   const cg = c / groups;
   const sum = new Float64Array(c);
   const sumSq = new Float64Array(c);
   const mean = new Float64Array(groups);
   const rstd = new Float64Array(groups);
-  const scale = new Float32Array(c);
-  const shift = new Float32Array(c);
-  const act = ACT_CODE[s.activation];
+  const scale = new Float32Array(n * c);
+  const shift = new Float32Array(n * c);
   for (let b = 0; b < n; b++) {
     moments(x, s, b, sum, sumSq, mean, rstd);
     for (let k = 0; k < c; k++) {
       const g = (k / cg) | 0;
       const a = gamma[k]! * rstd[g]!;
-      scale[k] = a;
-      shift[k] = beta[k]! - mean[g]! * a;
+      scale[b * c + k] = a;
+      shift[b * c + k] = beta[k]! - mean[g]! * a;
     }
+  }
+  return { scale, shift };
+}
+
+/** y = act(gamma * (x - mean_g) / sqrt(var_g + eps) + beta). Writes `y` (same size as x). */
+export function groupNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, s: GroupNormShape, y: Float32Array): void {
+  const { n, pixels, channels: c } = s;
+  const { scale: scales, shift: shifts } = groupNormCoefficients(x, gamma, beta, s);
+  const act = ACT_CODE[s.activation];
+  for (let b = 0; b < n; b++) {
+    const scale = scales.subarray(b * c, (b + 1) * c);
+    const shift = shifts.subarray(b * c, (b + 1) * c);
     const base = b * pixels * c;
     const end = base + pixels * c;
     // Branch-free clamps: activations are about half negative, and a branch
