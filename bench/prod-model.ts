@@ -19,7 +19,9 @@ export function defaultTrainParams(): TrainParams {
 export function prodModelConfig(p: TrainParams = defaultTrainParams()): ModelConfig {
   return {
     arch: p.model,
-    numClasses: p.classes,
+    // The default pipeline's labels name three classes (background, valve, pipe); a
+    // stage without `classes` takes them from classes.json, which a benchmark lacks.
+    numClasses: typeof p.classes === 'number' ? p.classes : (p.classes?.length ?? 3),
     width: p.width,
     outputStride: p.model === 'largefov' ? 8 : p.outputStride,
     norm: p.norm,
