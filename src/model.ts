@@ -4,6 +4,7 @@
  * All paths are repo-relative, POSIX separators, normalised, no trailing slash.
  */
 import type { Span } from './failure.ts';
+import type { ReportView } from './report-views.ts';
 
 export interface OutDecl {
   path: string;
@@ -72,6 +73,8 @@ export interface StageInstance {
   env: Record<string, string>;
   /** Working directory for cmd stages, repo-relative (default repo root). */
   wdir: string;
+  /** What the stage adds to `pipe report` and `pipe metrics` (declared by the built-in and by `report:`). */
+  report: ReportView[];
   /** Position of the stage's entry in pipeline.yaml, for errors. */
   span?: Span;
   /** Positions of individual fields (`deps.0`, `params.lr`, `outs.1`), for errors. */

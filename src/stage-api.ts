@@ -20,6 +20,9 @@ export { entryModule } from './exec/node-entry.ts';
 // A worker-thread pool that runs TypeScript workers from the sources and the bundle alike.
 export { runPool, type PoolOptions } from './exec/worker-pool.ts';
 export type { Progress } from './events.ts';
+// What a stage shows in `pipe report` and `pipe metrics`.
+export type { ReportView, TableView, TableColumn, CurveView, ImagesView, DatasetView } from './report-views.ts';
+import type { ReportView } from './report-views.ts';
 
 /** Paths a stage reads and writes, derived from its params (all repo-relative). */
 export interface StageIO {
@@ -88,6 +91,12 @@ interface StageCommon<P> {
   io(params: P): StageIO;
   /** CPU slots and GPUs wanted (default cpu 1, gpu 0). */
   resources?(params: P): { cpu?: number; gpu?: number };
+  /**
+   * What the stage adds to the report and `pipe metrics` (tables from its
+   * metrics files, curves, image strips, data set views), with paths derived
+   * from the params. pipeline.yaml's `report:` can change or add to these.
+   */
+  report?(params: P): ReportView[];
 }
 
 export interface WholeStage<P = any> extends StageCommon<P> {

@@ -7,6 +7,7 @@
  * string where a number belongs is an error.
  */
 import { z } from 'zod';
+import { ReportViewSchema } from './report-schema.ts';
 
 /** Stage keys: used in instance names, on the command line and in file names. */
 export const STAGE_KEY_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -68,6 +69,9 @@ export const StageEntrySchema = z
       })
       .optional()
       .describe('Per-item stage: each matching file of `in` is one item, cached on its own'),
+    report: orVar(z.array(ReportViewSchema))
+      .optional()
+      .describe('What the stage adds to `pipe report` and `pipe metrics`: tables, curves, image strips, data set views (a built-in stage declares its own; an entry with the same title changes it)'),
     resources: z
       .strictObject({
         cpu: orVar(z.number().int().min(0)).optional().describe('CPU slots (default 1); on Slurm --cpus-per-task'),

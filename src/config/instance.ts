@@ -6,6 +6,7 @@
 import type { ZodType } from 'zod';
 import { failure, type Failure, type Span } from '../failure.ts';
 import type { MapDecl, OutDecl, Resources, StageInstance } from '../model.ts';
+import { viewKind, viewPaths, viewTitle, type ReportView } from '../report-views.ts';
 import type { Stage } from '../stage-api.ts';
 import { err, ok, type Result } from '../util/result.ts';
 import type { Expansion } from './expand.ts';
@@ -23,7 +24,7 @@ export interface BuiltinLookup {
 }
 
 /** Fields substituted after params (they may use `${params.x}`). */
-const LATE_FIELDS = ['uses', 'cmd', 'deps', 'outs', 'metrics', 'env', 'wdir', 'map', 'resources'] as const;
+const LATE_FIELDS = ['uses', 'cmd', 'deps', 'outs', 'metrics', 'env', 'wdir', 'map', 'resources', 'report'] as const;
 
 /** Default glob of `map:` when none is given: every file below `in`. */
 export const DEFAULT_MAP_GLOB = '**/*';
@@ -146,6 +147,8 @@ export function buildInstance(
     addOut(map.out, true, map.span ?? ioSpan);
   }
 
+  const report = reportViews(builtin, params, (late.report ?? []) as ReportView[], name, (v, at, what) => paths.norm(v, at, false, what), src, base, ioSpan, failures);
+
   const wdir = late.wdir === undefined ? '.' : paths.norm(late.wdir as string, [...base, 'wdir']);
   const resources = mergeResources(builtin, params, late.resources as Partial<Record<keyof Resources, unknown>> | undefined, name, src, base, failures);
   const env: Record<string, string> = {};
@@ -171,6 +174,7 @@ export function buildInstance(
     resources,
     env,
     wdir: wdir ?? '.',
+    report,
     span: src.spanAt(base, 'key'),
     spans,
   };
@@ -316,6 +320,64 @@ class PathCollector {
     }
     return r.value;
   }
+}
+
+/**
+ * The stage's report views: the built-in's own (from its params), then those
+ * of `report:` in pipeline.yaml. A `report:` entry with the kind and title of
+ * a built-in view changes that view (its fields replace the built-in's);
+ * others are added. Every path is normalised like deps and outs.
+ */
+function reportViews(
+  builtin: Stage | undefined,
+  params: Record<string, unknown>,
+  declared: ReportView[],
+  name: string,
+  norm: (p: unknown, at: ValuePath, what?: string) => string | undefined,
+  src: SourceMap,
+  base: ValuePath,
+  ioSpan: Span,
+  failures: Failure[],
+): ReportView[] {
+  let own: ReportView[] = [];
+  try {
+    own = builtin?.report?.(params) ?? [];
+  } catch (e) {
+    failures.push(failure('bad-params', `Stage '${name}': built-in '${builtin!.name}' could not declare its report views from these params: ${e instanceof Error ? e.message : String(e)}`, { span: ioSpan, stage: name }));
+  }
+  const views = own.map((v) => ({ view: v, at: [...base, 'params'] as ValuePath, fromParams: true }));
+  declared.forEach((v, i) => {
+    const same = views.findIndex((x) => x.fromParams && viewKind(x.view) === viewKind(v) && viewTitle(x.view) === viewTitle(v));
+    const at: ValuePath = [...base, 'report', i];
+    if (same >= 0) views[same] = { view: { ...views[same]!.view, ...v } as ReportView, at, fromParams: false };
+    else views.push({ view: v, at, fromParams: false });
+  });
+  const required: Record<string, string[]> = { table: ['file', 'columns'], curve: ['file', 'x', 'y'], images: ['columns'], dataset: [] };
+  const complete = views.filter(({ view, at }) => {
+    const missing = required[viewKind(view)]!.filter((k) => (view as unknown as Record<string, unknown>)[k] === undefined);
+    if (missing.length === 0) return true;
+    const builtinHint = builtin ? ` '${builtin.name}' declares no ${viewKind(view)} titled '${viewTitle(view)}'` : '';
+    failures.push(
+      failure('schema', `Stage '${name}', report: the ${viewKind(view)} '${viewTitle(view)}' needs ${missing.join(' and ')}.`, {
+        span: src.spanAt(at),
+        stage: name,
+        hint: builtinHint ? `${builtinHint.trim()} to change; give the whole view, or use one of its titles.` : 'See "Report views" in README.md.',
+      }),
+    );
+    return false;
+  });
+  return complete.map(({ view, at, fromParams }) => {
+    const v = structuredClone(view) as ReportView & Record<string, unknown>;
+    for (const { at: sub, path } of viewPaths(v)) {
+      const n = norm(path, fromParams ? at : [...at, ...sub], fromParams ? `report path '${path}' derived from the params` : undefined);
+      if (n === undefined) continue;
+      let o: Record<string, unknown> = v;
+      for (const k of sub.slice(0, -1)) o = o[k] as Record<string, unknown>;
+      o[sub[sub.length - 1]!] = n;
+    }
+    if ('table' in v && v.row) v.row = Object.fromEntries(Object.entries(v.row).map(([k, x]) => [k, String(x)]));
+    return v;
+  });
 }
 
 function asList(v: unknown): unknown[] {

@@ -131,8 +131,9 @@ export interface ItemExecutor {
 }
 
 /** Environment for a stage process: which GPUs it may see, and who it is. */
-export function stageEnv(stageName: string, grant: Grant, hasGpus: boolean, extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = { ...extra, PIPE_STAGE: stageName, PIPE_THREADS: String(grant.cpu) };
+export function stageEnv(stageName: string, grant: Grant, hasGpus: boolean, extra: Record<string, string>, params: Record<string, unknown> = {}): Record<string, string> {
+  // PIPE_PARAMS: the stage's resolved params as JSON, so a cmd: stage's script gets them (README "Params of cmd: stages").
+  const env: Record<string, string> = { PIPE_PARAMS: JSON.stringify(params), ...extra, PIPE_STAGE: stageName, PIPE_THREADS: String(grant.cpu) };
   // An empty CUDA_VISIBLE_DEVICES hides every GPU: a GPU stage running on the
   // CPU fallback must not grab a device another stage was given.
   if (grant.gpus.length || hasGpus) env.CUDA_VISIBLE_DEVICES = grant.gpus.join(',');

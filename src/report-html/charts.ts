@@ -16,32 +16,21 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-export interface CurvePoint {
-  step: number;
-  loss?: number;
-  lr?: number;
-}
-
-/** Loss and learning rate per step, one line per training stage, in two stacked panels. */
-export function curveChart(curves: { stage: string; points: CurvePoint[] }[]): TopLevelSpec {
-  const values = curves.flatMap((c) =>
-    c.points.flatMap((p) => [
-      ...(p.loss !== undefined ? [{ stage: c.stage, step: p.step, series: 'loss', value: p.loss }] : []),
-      ...(p.lr !== undefined ? [{ stage: c.stage, step: p.step, series: 'learning rate', value: p.lr }] : []),
-    ]),
-  );
+/** One line per stage, one stacked panel per y column (each with its own scale), in the order given. */
+export function curveChart(c: { x: string; panels: string[]; lines: { stage: string; points: { x: number; panel: string; value: number }[] }[] }): TopLevelSpec {
+  const values = c.lines.flatMap((l) => l.points.map((p) => ({ stage: l.stage, x: p.x, series: p.panel, value: p.value })));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     data: { values },
-    facet: { row: { field: 'series', type: 'nominal', title: null, sort: ['loss', 'learning rate'] } },
+    facet: { row: { field: 'series', type: 'nominal', title: null, sort: c.panels } },
     spec: {
       width: 480,
       height: 160,
       mark: { type: 'line', interpolate: 'linear' },
       encoding: {
-        x: { field: 'step', type: 'quantitative', title: 'step' },
+        x: { field: 'x', type: 'quantitative', title: c.x },
         y: { field: 'value', type: 'quantitative', title: null },
-        color: { field: 'stage', type: 'nominal', title: 'training stage' },
+        color: { field: 'stage', type: 'nominal', title: 'stage' },
       },
     },
     resolve: { scale: { y: 'independent' } },
@@ -49,8 +38,8 @@ export function curveChart(curves: { stage: string; points: CurvePoint[] }[]): T
   };
 }
 
-/** IoU per class, grouped by evaluation. */
-export function iouChart(rows: { evaluation: string; cls: string; iou: number }[]): TopLevelSpec {
+/** Bars of a table column per row (a group of bars per row when the column has sub-keys, e.g. IoU per class). */
+export function columnChart(rows: { row: string; name: string; value: number }[], title: string, percent: boolean): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     data: { values: rows },
@@ -58,11 +47,11 @@ export function iouChart(rows: { evaluation: string; cls: string; iou: number }[
     height: 180,
     mark: 'bar',
     encoding: {
-      x: { field: 'evaluation', type: 'nominal', title: null, axis: { labelAngle: -30 } },
-      xOffset: { field: 'cls', type: 'nominal' },
-      y: { field: 'iou', type: 'quantitative', title: 'IoU', scale: { domain: [0, 1] }, axis: { format: '.0%' } },
-      color: { field: 'cls', type: 'nominal', title: 'class' },
-      tooltip: [{ field: 'evaluation' }, { field: 'cls' }, { field: 'iou', format: '.1%' }],
+      x: { field: 'row', type: 'nominal', title: null, axis: { labelAngle: -30 }, sort: null },
+      xOffset: { field: 'name', type: 'nominal' },
+      y: { field: 'value', type: 'quantitative', title, ...(percent ? { scale: { domain: [0, 1] }, axis: { format: '.0%' } } : {}) },
+      color: { field: 'name', type: 'nominal', title: null },
+      tooltip: [{ field: 'row' }, { field: 'name' }, { field: 'value', ...(percent ? { format: '.1%' } : {}) }],
     },
     background: 'white',
   };

@@ -5,22 +5,22 @@
  */
 import type { Failure } from '../failure.ts';
 import { formatDuration } from '../report/format-table.ts';
-import { isBest, percent } from '../metrics/study-table.ts';
 import { flattenParams, formatValue } from '../metrics/diff.ts';
+import { cellText, type TableData } from '../metrics/tables.ts';
 import { esc } from './escape.ts';
-import { curveChart, fractionChart, iouChart, renderSvg } from './charts.ts';
-import type { DatasetView, EvaluationView, Picture, ReportData, StageView } from './collect.ts';
+import { columnChart, curveChart, fractionChart, renderSvg } from './charts.ts';
+import type { DatasetPanel, Picture, ReportData, StageView, StripView } from './collect.ts';
 
 const CSS = `
 body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:1rem 2rem;color:#1d1d1f;background:#fff}
 h1{font-size:1.6rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #ddd;padding:.25rem .55rem;text-align:left;vertical-align:top}
 th{background:#f4f4f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.best{font-weight:700;background:#e3f5e1}td.best::after{content:" ★";color:#2a7a2a}
+td.best{font-weight:700;background:#e3f5e1}td.best::after{content:" ★";color:#2a7a2a}td.absent{color:#6b6b6b;font-style:italic}
 .state-up-to-date{color:#2a7a2a}.state-stale,.state-cannot-plan{color:#b3261e;font-weight:600}.state-never-run{color:#b3261e;font-weight:600}.state-restorable-from-cache{color:#8a6d00}
 .note{color:#6b6b6b;font-style:italic}.failure{background:#fdecea;border-left:4px solid #b3261e;padding:.4rem .8rem;margin:.4rem 0}
 .strip td{text-align:center}.strip img{width:128px;height:auto;max-height:200px;object-fit:contain;display:block;margin:auto;image-rendering:pixelated}
-.chart svg{max-width:100%;height:auto}code{background:#f4f4f6;padding:0 .2rem}details{margin:.3rem 0}
+.chart svg{max-width:100%;height:auto}img.sheet{max-width:100%;image-rendering:pixelated}code{background:#f4f4f6;padding:0 .2rem}details{margin:.3rem 0}
 ul.reasons{margin:0;padding-left:1.1rem}
 `;
 
@@ -30,59 +30,78 @@ function picture(p: Picture, alt: string): string {
   return `<span class="note">${esc(p.none)}</span>`;
 }
 
-function studySection(d: ReportData): string {
-  const t = d.study;
-  if (t.rows.length === 0) {
-    return `<p class="note">No evaluations yet: the table lists stages with matrix bindings <code>train</code> and <code>test</code> whose metrics hold mIoU or IoU per class.</p>`;
-  }
-  const head = ['train set', 'train preprocessing', 'test set', 'test preprocessing', 'mIoU', ...t.classes.map((c) => `IoU ${c}`)];
-  const cell = (col: string, v: number | undefined) => `<td class="num${isBest(t, col, v) ? ' best' : ''}">${esc(percent(v))}</td>`;
+/** An id for an element from a title: lower case, dashes. */
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'x';
+}
+
+const percent = (v: number | undefined): string => (v === undefined ? '-' : `${(100 * v).toFixed(1)}%`);
+
+function tableSection(t: TableData): string {
+  if (t.rows.length === 0) return `<h3>${esc(t.title)}</h3><p class="note">No rows yet: the stages that declare this table have not written their files.</p>`;
+  const head = [...t.rowKeys, ...t.columns.map((c) => c.label)];
   const rows = t.rows.map(
     (r) =>
-      `<tr title="${esc(r.stage)}"><td>${esc(r.train.set)}</td><td>${esc(r.train.prep)}</td><td>${esc(r.test.set)}</td><td>${esc(r.test.prep)}</td>` +
-      cell('mIoU', r.miou) +
-      t.classes.map((c) => cell(`iou.${c}`, r.iou[c])).join('') +
+      `<tr title="${esc(r.stage)}">${t.rowKeys.map((k) => `<td>${esc(r.keys[k] ?? '-')}</td>`).join('')}` +
+      t.columns
+        .map((c) => {
+          const cell = r.cells[c.label];
+          const cls = ['num', ...(r.best.has(c.label) ? ['best'] : []), ...(cell && 'absent' in cell ? ['absent'] : [])].join(' ');
+          return `<td class="${cls}">${esc(cellText(cell, c.column))}</td>`;
+        })
+        .join('') +
       '</tr>',
   );
-  return `<table id="results"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
-<p class="note">★ marks the best value of each column.</p>`;
+  const marked = t.columns.some((c) => c.column.best);
+  const within = marked && t.rows.some((r) => r.best.size) ? '★ marks the best value of each column' : '';
+  const absent = t.rows.some((r) => Object.values(r.cells).some((c) => 'absent' in c)) ? '"absent": the set has none of it, so there is no score' : '';
+  const legend = [within, absent].filter(Boolean).join('; ');
+  return `<h3>${esc(t.title)}</h3><table id="table-${esc(slug(t.title))}" class="declared"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>${legend ? `<p class="note">${esc(legend)}.</p>` : ''}`;
+}
+
+function tablesSection(d: ReportData): string {
+  if (d.tables.length === 0) return '<p class="note">No tables declared: a stage declares one with a <code>table</code> report view (its own, or <code>report:</code> in pipeline.yaml).</p>';
+  return d.tables.map(tableSection).join('\n');
 }
 
 async function chartsSection(d: ReportData): Promise<string> {
   const parts: string[] = [];
-  if (d.curves.length) {
-    parts.push(`<h3>Training curves</h3><div class="chart" id="chart-curves">${await renderSvg(curveChart(d.curves))}</div>`);
-  } else parts.push('<p class="note">No training curves found (a training stage writes <code>curve.csv</code> in its model folder).</p>');
-  const bars = d.study.rows.flatMap((r) =>
-    Object.entries(r.iou).map(([cls, iou]) => ({ evaluation: `${r.train.set}/${r.train.prep} → ${r.test.set}/${r.test.prep}`, cls, iou })),
-  );
-  if (bars.length) parts.push(`<h3>IoU per class</h3><div class="chart" id="chart-iou">${await renderSvg(iouChart(bars))}</div>`);
-  return parts.join('\n');
+  for (const c of d.curves) {
+    const notes = c.notes.map((n) => `<p class="note">${esc(n)}</p>`).join('');
+    parts.push(`<h3>${esc(c.title)}</h3>${notes}` + (c.lines.length ? `<div class="chart" id="chart-${esc(slug(c.title))}">${await renderSvg(curveChart(c))}</div>` : ''));
+  }
+  for (const t of d.tables) {
+    const charted = [...new Set(t.columns.filter((c) => c.column.chart).map((c) => c.column))];
+    for (const col of charted) {
+      const bars = t.rows.flatMap((r) =>
+        t.columns
+          .filter((c) => c.column === col)
+          .flatMap((c) => {
+            const cell = r.cells[c.label];
+            return cell && 'value' in cell && typeof cell.value === 'number' ? [{ row: t.rowKeys.map((k) => r.keys[k] ?? '-').join(' · '), name: c.sub ?? c.label, value: cell.value }] : [];
+          }),
+      );
+      const title = `${t.title}: ${col.label.replace(/\s*\*\s*/, ' ').trim()}`;
+      if (bars.length) parts.push(`<h3>${esc(title)}</h3><div class="chart" id="chart-${esc(slug(title))}">${await renderSvg(columnChart(bars, col.label.replace('*', '').trim(), col.format === 'percent'))}</div>`);
+    }
+  }
+  return parts.length ? parts.join('\n') : '<p class="note">No charts: a stage declares a <code>curve</code> report view (CSV columns), or a table column with <code>chart: true</code>.</p>';
 }
 
-function samplesSection(evals: EvaluationView[]): string {
-  if (evals.length === 0) return '<p class="note">No evaluations.</p>';
-  const head = ['sample', 'input', 'preprocessed', 'glare mask', 'ground truth', 'prediction', 'errors'];
-  return evals
+function stripsSection(strips: StripView[]): string {
+  if (strips.length === 0) return '<p class="note">No image strips declared: a stage declares one with an <code>images</code> report view.</p>';
+  return strips
     .map((e) => {
       const notes = e.notes.map((n) => `<p class="note">${esc(n)}</p>`).join('');
-      if (e.samples.length === 0) return `<h3>${esc(e.stage)}</h3>${notes}`;
-      const rows = e.samples.map(
-        (s) =>
-          `<tr><td>${esc(s.stem)}${s.errorRate !== undefined ? `<br><span class="note">${esc(percent(s.errorRate))} wrong</span>` : ''}</td>` +
-          [
-            [s.input, 'input'],
-            [s.preprocessed, 'preprocessed'],
-            [s.glare, 'glare mask'],
-            [s.truth, 'ground truth'],
-            [s.prediction, 'prediction'],
-            [s.errors, 'errors'],
-          ]
-            .map(([p, alt]) => `<td>${picture(p as Picture, `${alt as string} ${s.stem}`)}</td>`)
-            .join('') +
+      const title = `<h3>${esc(e.title)}: ${esc(e.stage)}</h3>`;
+      if (e.rows.length === 0) return `${title}${notes}`;
+      const rows = e.rows.map(
+        (r) =>
+          `<tr><td>${esc(r.stem)}${r.caption !== undefined ? `<br><span class="note">${esc(r.caption)}</span>` : ''}</td>` +
+          r.pictures.map((p, i) => `<td>${picture(p, `${e.columns[i]!} ${r.stem}`)}</td>`).join('') +
           '</tr>',
       );
-      return `<h3>${esc(e.stage)}</h3>${notes}<table class="strip"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+      return `${title}${notes}<table class="strip" id="strip-${esc(slug(e.stage + ' ' + e.title))}"><thead><tr><th></th>${e.columns.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
     })
     .join('\n');
 }
@@ -135,42 +154,20 @@ function paramsSection(d: ReportData): string {
     .join('\n');
 }
 
-async function datasetsSection(views: DatasetView[]): Promise<string> {
-  if (views.length === 0) return '<p class="note">No data set previews (synth <code>stats.json</code>/<code>preview.png</code>, convert <code>classes.json</code>, enhance <code>quality.json</code>, deglare <code>glare.json</code>).</p>';
+async function datasetsSection(views: DatasetPanel[]): Promise<string> {
+  if (views.length === 0) return '<p class="note">No data set views declared: a stage declares one with a <code>dataset</code> report view.</p>';
   const parts: string[] = [];
   for (const v of views) {
-    const title = `<h3>${esc(v.stage)} <span class="note">${esc(v.file)}</span></h3>`;
-    switch (v.kind) {
-      case 'synth': {
-        const stats = Object.entries(v.stats).filter(([, x]) => typeof x !== 'object' || x === null);
-        parts.push(
-          `${title}${picture(v.preview, `contact sheet of ${v.stage}`)}` +
-            (stats.length ? `<table><tbody>${stats.map(([k, x]) => `<tr><td>${esc(k)}</td><td>${esc(String(x))}</td></tr>`).join('')}</tbody></table>` : ''),
-        );
-        break;
-      }
-      case 'classes': {
-        const chart = v.classes.length ? `<div class="chart">${await renderSvg(fractionChart(v.classes.map((c) => ({ name: c.name, group: v.stage, fraction: c.fraction })), 'share of pixels'))}</div>` : '';
-        const table = `<table><thead><tr><th>class</th><th>share of pixels</th></tr></thead><tbody>${v.classes.map((c) => `<tr><td>${esc(c.name)}</td><td class="num">${esc(percent(c.fraction))}</td></tr>`).join('')}${v.unknownFraction !== undefined ? `<tr><td>unknown colours</td><td class="num">${esc(percent(v.unknownFraction))}</td></tr>` : ''}</tbody></table>`;
-        parts.push(title + chart + table);
-        break;
-      }
-      case 'quality':
-        parts.push(
-          `${title}<table><thead><tr><th></th><th>UIQM</th><th>UCIQE</th></tr></thead><tbody>` +
-            `<tr><td>input</td><td class="num">${esc(formatValue(v.inputUiqm))}</td><td class="num">${esc(formatValue(v.inputUciqe))}</td></tr>` +
-            `<tr><td>enhanced</td><td class="num">${esc(formatValue(v.uiqm))}</td><td class="num">${esc(formatValue(v.uciqe))}</td></tr></tbody></table>` +
-            (v.images !== undefined ? `<p class="note">${esc(v.images)} images</p>` : ''),
-        );
-        break;
-      case 'glare':
-        parts.push(`${title}<p>mean glare share ${esc(percent(v.meanGlareFraction))}, largest ${esc(percent(v.maxGlareFraction))}${v.images !== undefined ? ` over ${esc(v.images)} images` : ''}.</p>`);
-        break;
-      default: {
-        const never: never = v;
-        throw new Error(`unhandled data set view ${JSON.stringify(never)}`);
-      }
-    }
+    const title = `<h3>${esc(v.title)}: ${esc(v.stage)}${v.file ? ` <span class="note">${esc(v.file)}</span>` : ''}</h3>`;
+    const notes = v.notes.map((n) => `<p class="note">${esc(n)}</p>`).join('');
+    const image = v.image ? picture(v.image, `${v.title} of ${v.stage}`).replace('<img ', '<img class="sheet" ') : '';
+    const chart = v.bars
+      ? `<div class="chart">${await renderSvg(fractionChart(v.bars.items.map((b) => ({ name: b.name, group: v.stage, fraction: b.value })), v.bars.title))}</div>`
+      : '';
+    const fields = v.fields.length
+      ? `<table><tbody>${v.fields.map((f) => `<tr><td>${esc(f.label)}</td><td class="num">${esc(f.percent && typeof f.value === 'number' ? percent(f.value) : formatValue(f.value))}</td></tr>`).join('')}</tbody></table>`
+      : '';
+    parts.push(title + notes + image + chart + fields);
   }
   return parts.join('\n');
 }
@@ -185,11 +182,11 @@ export async function renderReport(d: ReportData): Promise<string> {
 <h1>${esc(d.title)}</h1>
 <p class="note">Generated ${esc(d.generatedAt)} by <code>pipe report</code>.</p>
 <h2 id="results-title">Results</h2>
-${studySection(d)}
+${tablesSection(d)}
 <h2>Charts</h2>
 ${await chartsSection(d)}
 <h2>Samples</h2>
-${samplesSection(d.evaluations)}
+${stripsSection(d.strips)}
 <h2>Pipeline</h2>
 ${pipelineSection(d)}
 <h2>Params</h2>

@@ -154,7 +154,7 @@ function runOn(s: Session, a: StageAssessment, grant: Grant, env: ExecEnv, work:
     stage: st.name,
     key: a.key,
     work,
-    env: stageEnv(st.name, grant, env.hasGpus, st.env),
+    env: stageEnv(st.name, grant, env.hasGpus, st.env, st.params),
     cwd: work.kind === 'cmd' ? path.join(s.root, st.wdir) : s.root,
     grant,
     resources: st.resources,

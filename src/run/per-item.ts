@@ -135,7 +135,7 @@ export async function runPerItem(
     work: stage.kind === 'uses' ? { kind: 'stage', modulePath: s.builtins.get(stage.uses!)!.modulePath, params: stage.params } : { kind: 'cmd' },
     root: s.root,
     cwd: path.join(s.root, stage.wdir),
-    env: stageEnv(stage.name, grant, env.hasGpus, stage.env),
+    env: stageEnv(stage.name, grant, env.hasGpus, stage.env, stage.params),
     grant,
     resources: stage.resources,
     cacheDir: s.store.dir,

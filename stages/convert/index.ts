@@ -21,6 +21,15 @@ export default defineStage<ConvertParams>({
     metrics: [`${p.out}/classes.json`],
     map: { in: p.masks, out: p.out, glob: IMAGE_GLOB },
   }),
+  report: (p) => [
+    {
+      dataset: 'Class balance',
+      file: `${p.out}/classes.json`,
+      fields: { 'label files': 'files', 'unknown colours': 'unknownFraction' },
+      percent: ['unknown colours'],
+      bars: { list: 'classes', name: 'name', value: 'fraction', title: 'share of pixels' },
+    },
+  ],
   async processItem(ctx) {
     const { convertItem } = await import('./convert.ts');
     const summary = await convertItem(ctx);

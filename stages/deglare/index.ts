@@ -23,6 +23,15 @@ export default defineStage<DeglareParams>({
   kind: 'per-item',
   params: deglareParams,
   io: (p) => ({ deps: [], outs: [p.out], metrics: [`${p.out}/glare.json`], map: { in: p.images, out: p.out, glob: IMAGE_GLOB } }),
+  report: (p) => [
+    { images: 'Glare removal', columns: { input: p.images, 'glare mask': `${p.out}/glare`, deglared: `${p.out}/images` } },
+    {
+      dataset: 'Glare',
+      file: `${p.out}/glare.json`,
+      fields: { images: 'images', 'mean glare share': 'meanGlareFraction', 'largest glare share': 'maxGlareFraction' },
+      percent: ['mean glare share', 'largest glare share'],
+    },
+  ],
   async processItem(ctx) {
     const [{ loadOpenCv }, { readRgb, writeImage }, { deglare }] = await Promise.all([
       import('../lib/image/opencv.ts'),

@@ -20,6 +20,14 @@ export default defineStage<EnhanceParams>({
   kind: 'per-item',
   params: enhanceParams,
   io: (p) => ({ deps: [], outs: [p.out], metrics: [`${p.out}/quality.json`], map: { in: p.images, out: p.out, glob: IMAGE_GLOB } }),
+  report: (p) => [
+    { images: 'Enhancement', columns: { input: p.images, enhanced: `${p.out}/images` } },
+    {
+      dataset: 'Image quality',
+      file: `${p.out}/quality.json`,
+      fields: { images: 'images', 'UIQM of the input': 'inputUiqm', 'UIQM enhanced': 'uiqm', 'UCIQE of the input': 'inputUciqe', 'UCIQE enhanced': 'uciqe' },
+    },
+  ],
   async processItem(ctx) {
     const [{ loadOpenCv }, { readRgb, writeImage }, { enhance }, { uiqmOf, uciqeOf }, { lab8Of }] = await Promise.all([
       import('../lib/image/opencv.ts'),

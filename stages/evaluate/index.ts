@@ -15,6 +15,26 @@ export default defineStage<EvaluateParams>({
   io: (p) => ({ deps: [p.model, p.images, p.labels, ...(p.list ? [p.list] : [])], outs: [p.out], metrics: [`${p.out}/metrics.json`] }),
   // One thread, like train: without a GPU, evaluations run side by side, one per core.
   resources: () => ({ gpu: 1, cpu: 1 }),
+  report: (p) => [
+    {
+      table: 'Segmentation scores',
+      file: `${p.out}/metrics.json`,
+      row: { model: p.model, 'test images': p.images },
+      columns: [
+        { label: 'mIoU', key: 'meanIoU', format: 'percent', best: 'max' },
+        // classAccuracy is null for a class with no pixels in the test set: "absent", not 0.
+        { label: 'IoU *', key: 'iou.*', format: 'percent', best: 'max', absentIf: 'classAccuracy.*', chart: true },
+      ],
+      // Scores on different test sets do not compare: the best mark is per test set.
+      bestWithin: ['test images'],
+    },
+    {
+      images: 'Predictions',
+      columns: { image: p.images, 'ground truth': `${p.out}/truth`, prediction: `${p.out}/pred`, errors: `${p.out}/errors` },
+      from: 'errors',
+      captions: `${p.out}/samples.json`,
+    },
+  ],
   async run(ctx) {
     const { runEvaluation } = await import('./run.ts');
     await runEvaluation(ctx);

@@ -14,7 +14,7 @@ import { addCounts, checkLabelSet, checkModelClasses, emptyCounts, labelSpec, re
 import { loadModel } from '../lib/tf/io-handler.ts';
 import { accumulate, confusionRows, emptyConfusion, scores } from '../lib/tf/metrics.ts';
 import type { EvaluateParams } from './params.ts';
-import { writeOverlay, writePrediction } from './render.ts';
+import { writeErrorMap, writeOverlay, writePrediction } from './render.ts';
 
 /** Indices of `k` images spread evenly over `n`. */
 export function sampleIndices(n: number, k: number): Set<number> {
@@ -52,7 +52,9 @@ export async function runEvaluation(ctx: StageContext<EvaluateParams>): Promise<
     const counts = emptyCounts(C);
     const out = ctx.path(p.out);
     await mkdir(path.join(out, 'pred'), { recursive: true });
-    if (p.samples > 0) await mkdir(path.join(out, 'overlays'), { recursive: true });
+    // The sampled images also get their ground truth in colour and an error map, shown in the report.
+    if (p.samples > 0) for (const d of ['overlays', 'truth', 'errors']) await mkdir(path.join(out, d), { recursive: true });
+    const wrongShare: Record<string, string> = {};
     const overlays = sampleIndices(samples.length, p.samples);
     const cm = emptyConfusion(C);
     for (const [i, s] of samples.entries()) {
@@ -69,9 +71,12 @@ export async function runEvaluation(ctx: StageContext<EvaluateParams>): Promise<
       if (s.stem.includes('/')) await mkdir(path.dirname(predFile), { recursive: true });
       await writePrediction(predFile, classes, image.width, image.height, palette);
       if (overlays.has(i)) {
-        const overlayFile = path.join(out, 'overlays', `${s.stem}.png`);
-        if (s.stem.includes('/')) await mkdir(path.dirname(overlayFile), { recursive: true });
-        await writeOverlay(overlayFile, image, label, classes, palette);
+        const [overlayFile, truthFile, errorsFile] = ['overlays', 'truth', 'errors'].map((d) => path.join(out, d, `${s.stem}.png`));
+        if (s.stem.includes('/')) for (const f of [overlayFile!, truthFile!, errorsFile!]) await mkdir(path.dirname(f), { recursive: true });
+        await writeOverlay(overlayFile!, image, label, classes, palette);
+        await writePrediction(truthFile!, label.data, label.width, label.height, palette);
+        const wrong = await writeErrorMap(errorsFile!, label, classes, palette);
+        wrongShare[s.stem] = `${(100 * wrong).toFixed(1)}% wrong`;
       }
       ctx.progress({ step: i + 1, total: samples.length, message: s.stem });
       // Let an abort reach us between images.
@@ -95,6 +100,7 @@ export async function runEvaluation(ctx: StageContext<EvaluateParams>): Promise<
       ...(warnings.length ? { warnings } : {}),
     };
     await writeFileAtomic(path.join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
+    if (p.samples > 0) await writeFileAtomic(path.join(out, 'samples.json'), JSON.stringify(wrongShare, null, 2) + '\n');
     ctx.log(`mean IoU ${(100 * sc.meanIoU).toFixed(1)}% over ${samples.length} images`);
   } finally {
     model.dispose();

@@ -17,6 +17,24 @@ export default defineStage<SynthParams>({
   io: (p) => ({ deps: [], outs: [p.out], metrics: [`${p.out}/stats.json`] }),
   // Scenes render in parallel: as many workers as CPU slots granted.
   resources: () => ({ cpu: 2 }),
+  report: (p) => [
+    {
+      dataset: 'Rendered data set',
+      ...(p.preview > 0 ? { image: `${p.out}/preview.png` } : {}),
+      file: `${p.out}/stats.json`,
+      fields: Object.fromEntries(
+        p.conditions.flatMap((c) => [
+          [`${c}: images`, `${c}.images`],
+          [`${c}: mean brightness`, `${c}.meanBrightness`],
+          [`${c}: RMS contrast`, `${c}.rmsContrast`],
+          [`${c}: laser pixels`, `${c}.laserPixelShare`],
+          [`${c}: valve pixels`, `${c}.valveShare`],
+          [`${c}: pipe pixels`, `${c}.pipeShare`],
+        ]),
+      ),
+      percent: p.conditions.flatMap((c) => [`${c}: laser pixels`, `${c}: valve pixels`, `${c}: pipe pixels`]),
+    },
+  ],
   async run(ctx) {
     const { generate } = await import('./generate.ts');
     await generate(ctx);

@@ -18,6 +18,7 @@ export default defineStage<TrainParams>({
   // One thread: the wasm backend (and tfjs-node, given TF_NUM_INTRAOP_THREADS
   // from the grant) runs on one, so without a GPU two trainings share a 2-core machine.
   resources: () => ({ gpu: 1, cpu: 1 }),
+  report: (p) => [{ curve: 'Training curves', file: `${p.out}/curve.csv`, x: 'step', y: { loss: 'loss', 'learning rate': 'lr' } }],
   async run(ctx) {
     const { runTraining } = await import('./run.ts');
     await runTraining(ctx);

@@ -1,19 +1,22 @@
-/** `pipe metrics [--json]`: all metrics files as a table, one row per stage instance. */
+/** `pipe metrics [--json]`: the tables stages declare, then every other metrics file. */
 import type { CliIO } from '../io.ts';
 import { EXIT, writeAligned } from '../io.ts';
 import { collectMetrics, type MetricsRow } from '../../metrics/collect.ts';
 import { formatTable } from '../../report/format-table.ts';
-import { studyTable, isBest, percent, type StudyTable } from '../../metrics/study-table.ts';
+import { cellText, collectTables, type TableData } from '../../metrics/tables.ts';
 import { sessionOrReport } from '../session.ts';
 
-/** The study's results table as text; the best value of each column is starred. */
-export function studyTableText(t: StudyTable): string {
-  const mark = (col: string, v: number | undefined) => `${percent(v)}${isBest(t, col, v) ? ' *' : '  '}`;
-  return formatTable(
-    ['train set', 'preprocessing', 'test set', 'preprocessing', 'mIoU', ...t.classes.map((c) => `IoU ${c}`)],
-    t.rows.map((r) => [r.train.set, r.train.prep, r.test.set, r.test.prep, mark('mIoU', r.miou), ...t.classes.map((c) => mark(`iou.${c}`, r.iou[c]))]),
-    { align: ['left', 'left', 'left', 'left', 'right', ...t.classes.map(() => 'right' as const)] },
+/** A declared table as text, under its title; the best cells are starred. */
+export function declaredTableText(t: TableData): string {
+  const table = formatTable(
+    [...t.rowKeys, ...t.columns.map((c) => c.label)],
+    t.rows.map((r) => [
+      ...t.rowKeys.map((k) => r.keys[k] ?? '-'),
+      ...t.columns.map((c) => `${cellText(r.cells[c.label], c.column)}${r.best.has(c.label) ? ' *' : c.column.best ? '  ' : ''}`),
+    ]),
+    { align: [...t.rowKeys.map(() => 'left' as const), ...t.columns.map(() => 'right' as const)] },
   );
+  return `${t.title}\n${table}`;
 }
 
 function cell(v: number | string | boolean | undefined): string {
@@ -43,14 +46,15 @@ export async function metricsCommand(io: CliIO, f: { file?: string; json: boolea
   const s = await sessionOrReport(io, f.file);
   if (!s) return EXIT.usage;
   const rows = await collectMetrics(s.graph, s.root);
+  // The declared tables first (e.g. the study's train set, preprocessing, test set, mIoU, IoU per class).
+  const tables = f.json ? [] : (await collectTables(s.graph, s.root)).filter((t) => t.rows.length);
   if (f.json) io.stdout.write(JSON.stringify(rows) + '\n');
-  else if (rows.length === 0) io.stdout.write('no metrics yet: run `pipe run` first\n');
+  else if (rows.length === 0 && tables.length === 0) io.stdout.write('no metrics yet: run `pipe run` first\n');
   else {
-    // The study's layout first (train set, preprocessing, test set, preprocessing, mIoU, IoU per class).
+    const shown = new Set(tables.flatMap((t) => t.rows.map((r) => `${r.stage}\0${r.file}`)));
     await writeAligned(io, rows, () => {
-      const study = studyTable(rows);
-      const rest = metricsTable(rows.filter((r) => !study.rows.some((sr) => sr.stage === r.stage)));
-      return study.rows.length ? `${studyTableText(study)}\n\n${rest}` : rest;
+      const rest = rows.filter((r) => !shown.has(`${r.stage}\0${r.file}`));
+      return [...tables.map(declaredTableText), ...(rest.length ? [metricsTable(rest)] : [])].join('\n\n');
     });
   }
   for (const r of rows) if (r.error) io.stderr.write(`warning: ${r.error}\n`);
