@@ -1,8 +1,9 @@
 /**
  * `pipe report` end to end: a real workspace of cmd stages laid out like the
- * built-in ones, run with the real CLI, then the HTML checked for the study
- * table (best cells marked), charts, sample strips, pipeline and params;
- * and the report of a partly failed run.
+ * built-in ones and declaring their report views, run with the real CLI, then
+ * the HTML checked for the declared table (best cells marked per test set,
+ * absent classes), charts, image strips, pipeline and params; and the report
+ * of a partly failed run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
@@ -34,46 +35,53 @@ describe('pipe report', () => {
   });
   afterAll(async () => repo?.dispose());
 
-  it('writes the study table with train/test sets split into set and preprocessing, best marked', () => {
-    // Best mIoU: bright→bright; best valve IoU: dark→dark-deglared (the fixture's values).
+  it('writes the declared table: rows named by sets, best marked per test set, absent classes said so', () => {
     const deglared = rowOf(html, ['dark', 'none', 'dark', 'deglared']);
     expect(deglared).toBeDefined();
-    expect(deglared).toContain(`<td class="num">${(MIOU['dark-dark-deglared']! * 100).toFixed(1)}%</td>`);
+    expect(deglared).toContain(`<td class="num best">${(MIOU['dark-dark-deglared']! * 100).toFixed(1)}%</td>`);
+    // Valve 95.0% is best on this test set; pipe 28.1% is not (bright→dark-deglared has 38.0%).
     expect(deglared).toContain('<td class="num best">95.0%</td><td class="num">28.1%</td>');
     const brightBright = rowOf(html, ['bright', 'none', 'bright', 'none'])!;
     expect(brightBright).toContain('<td class="num best">89.4%</td>');
+    // The only valve score on the bright test set (the other model's set has no valve): not "best" of anything.
     expect(brightBright).toContain('<td class="num">91.0%</td>');
+    // dark→dark is best on its test set although bright→bright scores higher on another.
+    expect(rowOf(html, ['dark', 'none', 'dark', 'none'])).toContain('<td class="num best">63.8%</td>');
     expect(rowOf(html, ['bright', 'none', 'dark', 'none'])).toContain('<td class="num">54.9%</td>');
-    expect(html.match(/<td class="num best">/g)?.length).toBeGreaterThanOrEqual(2);
+    // A class absent from the test set is "absent", not 0%.
+    const noValve = rowOf(html, ['dark', 'none', 'bright', 'none'])!;
+    expect(noValve).toContain('<td class="num absent">absent</td>');
+    expect(noValve).not.toContain('>0.0%<');
     expect(html).toContain('<th>IoU valve</th>');
+    expect(html).toContain('absent&quot;: the set has none of it');
   });
 
-  it('inlines SVG charts of the training curves and IoU per class', () => {
-    expect(html).toMatch(/id="chart-curves"><svg/);
-    expect(html).toMatch(/id="chart-iou"><svg/);
+  it('inlines SVG charts of the declared curves and of the charted table column', () => {
+    expect(html).toMatch(/id="chart-training-curves"><svg/);
+    expect(html).toMatch(/id="chart-segmentation-scores-iou"><svg/);
     expect(html).toContain('learning rate');
   });
 
-  it('shows sample strips with input, preprocessed, glare mask, truth, prediction and errors', () => {
-    const deglared = html.slice(html.indexOf('<h3>evaluate-deglared@dark-dark-deglared</h3>'));
-    const strip = deglared.slice(0, deglared.indexOf('</table>'));
-    // Six pictures per row: the glare mask exists for deglared sets.
+  it('shows the declared image strips: pictures paired by name, captions from the stage', () => {
+    const preds = html.slice(html.indexOf('<h3>Predictions: evaluate-deglared@dark-dark-deglared</h3>'));
+    const strip = preds.slice(0, preds.indexOf('</table>'));
+    expect(strip).toContain('<th>image</th><th>ground truth</th><th>prediction</th><th>errors</th>');
     const firstRow = strip.match(/<tbody><tr>.*?<\/tr>/s)![0];
-    expect(firstRow.match(/<img src="data:image\/png;base64,/g)).toHaveLength(6);
+    expect(firstRow.match(/<img src="data:image\/png;base64,/g)).toHaveLength(4);
     expect(firstRow).toMatch(/% wrong/);
-    const plain = html.slice(html.indexOf('<h3>evaluate@bright-bright</h3>'));
-    const plainRow = plain.match(/<tbody><tr>.*?<\/tr>/s)![0];
-    expect(plainRow).toContain('no preprocessing');
-    expect(plainRow).toContain('no glare mask');
+    const glare = html.slice(html.indexOf('<h3>Glare removal: deglare</h3>'));
+    const glareRow = glare.match(/<tbody><tr>.*?<\/tr>/s)![0];
+    expect(glareRow.match(/<img src="data:image\/png;base64,/g)).toHaveLength(3);
   });
 
   it('lists every stage with its state, duration and params, and the data set previews', () => {
     expect(html).toContain('All 11 stage(s) are up to date.');
     expect(html).toMatch(/<tr id="stage-train@dark">.*?up to date/s);
     expect(html).toContain('<code>images</code></td><td>work/deglared/dark/images</td>');
-    expect(html).toContain('contact sheet of synth');
-    expect(html).toMatch(/UIQM.*2\.5/s);
-    expect(html).toContain('mean glare share 4.2%');
+    expect(html).toContain('alt="Rendered data set of synth"');
+    expect(html).toMatch(/UIQM enhanced<\/td><td class="num">2\.5</);
+    expect(html).toContain('<td>mean glare share</td><td class="num">4.2%</td>');
+    expect(html).toMatch(/Class balance: convert.*?<svg/s);
   });
 
   it('is self-contained: no external URLs, scripts or links', () => {
@@ -103,7 +111,7 @@ describe('pipe report after a partly failed run', () => {
     // Evaluations that ran are in the table; the ones that did not run are not.
     expect(rowOf(html, ['bright', 'none', 'dark', 'none'])).toBeDefined();
     expect(rowOf(html, ['dark', 'none', 'dark', 'none'])).toBeUndefined();
-    expect(html).toMatch(/evaluate@dark-dark<\/h3><p class="note">no predictions in results\/dark-dark\/pred/);
+    expect(html).toMatch(/Predictions: evaluate@dark-dark<\/h3><p class="note">no pictures in results\/dark-dark\/errors/);
     expect(existsSync(repo.path('report/index.html'))).toBe(true);
     // `pipe run` recorded its failures: the report says what failed and why.
     expect(html).toContain('What failed in the last run');
@@ -134,8 +142,8 @@ describe('pipe report after a partly failed run', () => {
       const rep = await fresh.pipe(['report']);
       expect(rep.code, rep.stderr).toBe(0);
       const html = await readFile(fresh.path('report/index.html'), 'utf8');
-      expect(html).toContain('No evaluations yet');
-      expect(html).toContain('No training curves found');
+      expect(html).toContain('No rows yet');
+      expect(html).toContain('train@bright: no models/bright/curve.csv yet');
       expect(html).toMatch(/11 of 11 stage\(s\) are not up to date/);
       expect(html).toMatch(/<tr id="stage-synth">.*?never run/s);
     } finally {
