@@ -107,7 +107,11 @@ export async function collectTables(g: Graph, root: string, read = (p: string) =
   return [...tables.values()];
 }
 
-/** Marks the best numeric cell of each column with `best`, within groups of rows equal on `within` (ties all best). */
+/**
+ * Marks the best numeric cell of each column with `best`, within groups of
+ * rows equal on `within`: ties are all best, but a group whose values are all
+ * equal (or that has one value) gets no mark.
+ */
 function markBest(t: TableData, within: string[]): void {
   const groups = new Map<string, TableRow[]>();
   for (const r of t.rows) {
@@ -123,7 +127,9 @@ function markBest(t: TableData, within: string[]): void {
         return c && 'value' in c && typeof c.value === 'number' ? [{ r, v: c.value }] : [];
       });
       if (nums.length < 2) continue; // a lone value is not "best" of anything
-      const best = dir === 'max' ? Math.max(...nums.map((x) => x.v)) : Math.min(...nums.map((x) => x.v));
+      const [hi, lo] = [Math.max(...nums.map((x) => x.v)), Math.min(...nums.map((x) => x.v))];
+      if (hi === lo) continue; // all equal: nothing stands out (e.g. a class no model predicts yet)
+      const best = dir === 'max' ? hi : lo;
       for (const x of nums) if (x.v === best) x.r.best.add(col.label);
     }
   }

@@ -28,10 +28,7 @@ stages:
     outs: [out/step]
     params: { lr: 0.02, aug: { flip: true } }
     report:
-      - curve: Loss of my step
-        file: out/step/curve.csv
-        x: step
-        y: [loss]
+      - { curve: Loss of my step, file: out/step/curve.csv, x: step, y: [loss] }
       - images: My step
         columns: { input: inputs, output: out/step/pictures }
       - table: Scores
@@ -80,7 +77,7 @@ describe('a cmd: stage with params and report views', () => {
   });
 
   it('says which field a report view lacks, at its line in pipeline.yaml', async () => {
-    await repo.write('pipeline.yaml', PIPELINE.replace('        x: step\n', ''));
+    await repo.write('pipeline.yaml', PIPELINE.replace(' x: step,', ''));
     const st = await repo.pipe(['status']);
     expect(st.code).not.toBe(0);
     expect(st.stderr).toContain('pipeline.yaml:9:9');

@@ -26,9 +26,9 @@ describe('collectTables', () => {
   const view = (file: string, train: string, test: string): TableView => ({ table: 'Scores', file, row: { train, test }, columns, bestWithin: ['test'] });
   const files: Record<string, unknown> = {
     'a.json': { meanIoU: 0.9, iou: { bg: 0.95, valve: 0.8 }, classAccuracy: { bg: 1, valve: 0.9 }, loss: 0.2 },
-    'b.json': { meanIoU: 0.5, iou: { bg: 0.9, valve: 0 }, classAccuracy: { bg: 1, valve: null }, loss: 0.1 },
-    'c.json': { meanIoU: 0.6, iou: { bg: 0.7, valve: 0.3, pipe: 0.2 }, classAccuracy: { bg: 1, valve: 0.5, pipe: 0.4 } },
-    'd.json': { meanIoU: 0.7, iou: { bg: 0.6, valve: 0.4, pipe: null } },
+    'b.json': { meanIoU: 0.5, iou: { bg: 0.9, valve: 0 }, classAccuracy: { bg: 1, valve: null }, loss: 0.2 },
+    'c.json': { meanIoU: 0.6, iou: { bg: 0.7, valve: 0.3, pipe: 0.2 }, classAccuracy: { bg: 1, valve: 0.5, pipe: 0.4 }, loss: 0.5 },
+    'd.json': { meanIoU: 0.7, iou: { bg: 0.6, valve: 0.4, pipe: null }, loss: 0.3 },
     'bad.json': '{not json',
   };
   const read = async (abs: string) => {
@@ -61,23 +61,23 @@ describe('collectTables', () => {
     expect(xb!.cells['IoU valve']).toEqual({ value: 0.8 });
     expect(yd!.cells['IoU pipe']).toEqual({ absent: true });
     expect(xb!.cells['IoU pipe']).toEqual({ missing: true });
-    expect(xd!.cells.loss).toEqual({ missing: true });
+    expect(xd!.cells.loss).toEqual({ value: 0.5 });
     const col = t!.columns.find((c) => c.label === 'IoU valve')!.column;
     expect(cellText(yb!.cells['IoU valve'], col)).toBe('absent');
     expect(cellText(xb!.cells['IoU valve'], col)).toBe('80.0%');
     expect(cellText(xb!.cells['IoU pipe'], col)).toBe('-');
   });
 
-  it('marks the best cell per column only among rows with the same test set; absent and lone cells are never best', async () => {
+  it('marks the best cell per column only among rows with the same test set; absent, lone and all-equal cells are never best', async () => {
     const [t] = await collectTables(g, '/repo', read);
     const best = Object.fromEntries(t!.rows.map((r) => [r.stage, [...r.best].sort()]));
     expect(best).toEqual({
-      // bright: mIoU 0.9 > 0.5; bg 0.95 > 0.9; valve: b's is absent, so a's 0.8 is alone; loss: lower is better.
+      // bright: mIoU 0.9 > 0.5; bg 0.95 > 0.9; valve: b's is absent, so a's 0.8 is alone; loss: both 0.2.
       'e@x-bright': ['IoU bg', 'mIoU'],
-      'e@y-bright': ['loss'],
-      // dark: y's mIoU 0.7 is best here although x scored 0.9 on bright; pipe: d's is absent.
+      'e@y-bright': [],
+      // dark: y's mIoU 0.7 is best here although x scored 0.9 on bright; pipe: d's is absent; loss: lower is better.
       'e@x-dark': ['IoU bg'],
-      'e@y-dark': ['IoU valve', 'mIoU'],
+      'e@y-dark': ['IoU valve', 'loss', 'mIoU'],
     });
   });
 });
