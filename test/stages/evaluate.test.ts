@@ -77,6 +77,11 @@ describe('evaluate stage', () => {
     expect((await readdir(path.join(root, 'eval/m/overlays'))).sort()).toEqual(['img00.png', 'img01.png']);
     const ov = await sharp(path.join(root, 'eval/m/overlays/img00.png')).metadata();
     expect([ov.width, ov.height]).toEqual([72, 24]);
+    // The sampled images also get their truth in colour and an error map, with the error share as caption (for the report).
+    for (const d of ['truth', 'errors']) expect((await readdir(path.join(root, 'eval/m', d))).sort()).toEqual(['img00.png', 'img01.png']);
+    const captions = JSON.parse(await readFile(path.join(root, 'eval/m/samples.json'), 'utf8')) as Record<string, string>;
+    expect(Object.keys(captions).sort()).toEqual(['img00', 'img01']);
+    expect(captions.img00).toMatch(/^\d+\.\d% wrong$/);
   });
 
   it('refuses class names that do not match the model', async () => {
