@@ -37,11 +37,16 @@ function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ code: n
   });
 }
 
-/** sbatch options for a stage's resources (named keys first, then the pass-through flags). */
-export function sbatchArgs(r: Resources): string[] {
+/**
+ * sbatch options for a stage's resources (named keys first, then the
+ * pass-through flags). `gpusAvailable: false` (a cluster without GPU gres)
+ * leaves out --gpus, so a GPU stage runs on the CPU as it does on a machine
+ * without GPUs; an explicit `gres` is always passed.
+ */
+export function sbatchArgs(r: Resources, gpusAvailable = true): string[] {
   const a = [`--cpus-per-task=${Math.max(1, r.cpu)}`];
   if (r.gres) a.push(`--gres=${r.gres}`);
-  else if (r.gpu > 0) a.push(`--gpus=${r.gpu}`);
+  else if (r.gpu > 0 && gpusAvailable) a.push(`--gpus=${r.gpu}`);
   if (r.mem) a.push(`--mem=${r.mem}`);
   if (r.time) a.push(`--time=${r.time}`);
   if (r.partition) a.push(`--partition=${r.partition}`);
@@ -61,6 +66,14 @@ export async function submit(script: string, args: string[], stage: string): Pro
       hint: r.error?.includes('ENOENT') ? 'sbatch is not on PATH: run pipe on a Slurm login node, or use --executor local' : 'check the stage\'s resources (partition, account, time) against `sinfo`',
     }),
   );
+}
+
+let gpuGres: Promise<boolean> | undefined;
+
+/** Whether any node of the cluster offers GPUs (a `gpu` generic resource), asked once per runner. */
+export function clusterHasGpus(): Promise<boolean> {
+  gpuGres ??= run('sinfo', ['-h', '-o', '%G']).then((r) => r.code !== 0 || /(^|,)gpu/m.test(r.stdout));
+  return gpuGres;
 }
 
 export async function cancel(ids: string[]): Promise<void> {

@@ -18,7 +18,7 @@ import { err, ok, type Result } from '../util/result.ts';
 import { CacheStore } from '../cache/store.ts';
 import type { Executor, ItemExecutor, ItemTask, LogSink, StageJob } from './executor.ts';
 import { entryModule, nodeArgsFor } from './node-entry.ts';
-import { FINAL_STATES, FileTail, GONE, cancel, queryStates, sbatchArgs, statesOf, submit, waitForJob } from './slurm-cli.ts';
+import { FINAL_STATES, FileTail, GONE, cancel, clusterHasGpus, queryStates, sbatchArgs, statesOf, submit, waitForJob } from './slurm-cli.ts';
 import { parseMark, writeJsonAtomic, type ChunkLine, type JobRecord, type SlurmRequest } from './slurm-protocol.ts';
 import { TailBuffer } from './tail.ts';
 
@@ -138,6 +138,13 @@ export function jobFailure(stage: string, jobId: string, state: string, logFile:
   }
 }
 
+/** Job options; a GPU stage on a cluster without GPUs runs on the CPU (as locally), and says so. */
+async function jobArgs(r: Resources, log: LogSink, stage: string): Promise<string[]> {
+  const gpus = r.gpu > 0 && !r.gres ? await clusterHasGpus() : true;
+  if (!gpus) log.line('info', `the cluster offers no GPUs (sinfo shows no gpu gres): ${stage} runs on the CPU`);
+  return sbatchArgs(r, gpus);
+}
+
 async function runStageJob(job: StageJob): Promise<Result<void, Failure>> {
   const { jobDir, work, stage } = job;
   await mkdir(jobDir, { recursive: true });
@@ -167,7 +174,7 @@ async function runStageJob(job: StageJob): Promise<Result<void, Failure>> {
       `echo $code > ${q(path.join(jobDir, 'exit.tmp'))} && mv ${q(path.join(jobDir, 'exit.tmp'))} ${q(path.join(jobDir, 'exit'))}`,
       'exit $code',
     ]);
-    const id = await submit(script, [`--job-name=pipe:${stage}`, `--output=${path.join(jobDir, 'slurm-%j.log')}`, `--chdir=${job.cwd}`, ...sbatchArgs(job.resources)], stage);
+    const id = await submit(script, [`--job-name=pipe:${stage}`, `--output=${path.join(jobDir, 'slurm-%j.log')}`, `--chdir=${job.cwd}`, ...(await jobArgs(job.resources, job.log, stage))], stage);
     if (!id.ok) return id;
     rec = { jobId: id.value, submittedAt: new Date().toISOString() };
     writeJsonAtomic(path.join(jobDir, 'job.json'), rec);
@@ -252,7 +259,13 @@ export const slurmItemsExecutor: ItemExecutor = {
         ]);
         const id = await submit(
           script,
-          [`--job-name=pipe:${spec.stage}`, `--array=0-${chunks.length - 1}`, `--output=${path.join(jobDir, 'slurm-%A_%a.log')}`, `--chdir=${spec.cwd}`, ...sbatchArgs(spec.resources)],
+          [
+            `--job-name=pipe:${spec.stage}`,
+            `--array=0-${chunks.length - 1}`,
+            `--output=${path.join(jobDir, 'slurm-%A_%a.log')}`,
+            `--chdir=${spec.cwd}`,
+            ...(await jobArgs(spec.resources, { line: (st, l) => spec.log('', st, l), progress: () => {} }, spec.stage)),
+          ],
           spec.stage,
         );
         if (!id.ok) {

@@ -22,6 +22,10 @@ describe('sbatchArgs', () => {
   it('gres replaces --gpus; a stage asking no CPU still gets one', () => {
     expect(sbatchArgs({ cpu: 0, gpu: 2, gres: 'gpu:a100:2' })).toEqual(['--cpus-per-task=1', '--gres=gpu:a100:2']);
   });
+  it('on a cluster without GPUs a GPU stage asks for none (it runs on the CPU, as locally); gres is still passed', () => {
+    expect(sbatchArgs({ cpu: 1, gpu: 1 }, false)).toEqual(['--cpus-per-task=1']);
+    expect(sbatchArgs({ cpu: 1, gpu: 1, gres: 'gpu:1' }, false)).toEqual(['--cpus-per-task=1', '--gres=gpu:1']);
+  });
 });
 
 describe('FileTail', () => {

@@ -20,6 +20,7 @@ stages:
   note:
     uses: note
     params: { out: out/note.json, text: hi }
+    resources: { gpu: 1 }
   shout:
     uses: shout
     params: { in: docs, out: loud }
@@ -64,6 +65,8 @@ describe.skipIf(!CLUSTER)('pipe run --executor slurm', () => {
     const note = JSON.parse(await repo.read('out/note.json')) as { job: string | null; threads: number; text: string };
     expect(note.job).toMatch(/^\d+$/);
     expect(note.threads).toBe(1);
+    // This cluster has no GPUs: the GPU stage was submitted without --gpus and ran on the CPU, and said so.
+    expect(r.stdout).toContain('the cluster offers no GPUs');
     expect(events.some((e) => e.type === 'stage-log' && e.stage === 'note' && e.line === 'note says hi')).toBe(true);
     expect(events.some((e) => e.type === 'stage-progress' && e.stage === 'note')).toBe(true);
     // Five items in chunks of two: three array tasks, each item processed once.
