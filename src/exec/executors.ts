@@ -10,11 +10,16 @@ import { itemPoolExecutor } from './item-pool.ts';
 import { shellItemsExecutor } from './shell-items.ts';
 import { slurmExecutor, slurmItemsExecutor } from './slurm.ts';
 
-import type { ExecutorName } from '../model.ts';
+import type { ExecutorName, Pipeline, StageInstance } from '../model.ts';
 
 export type { ExecutorName };
 /** Values of pipeline.yaml `executor:` and `pipe run --executor`. */
 export const EXECUTOR_NAMES: readonly ExecutorName[] = ['local', 'slurm'];
+
+/** Where a stage runs: its own `executor:`, else `pipe run --executor`, else the file's `executor:`, else here. */
+export function whereRuns(stage: Pick<StageInstance, 'executor'>, pipeline: Pick<Pipeline, 'executor'>, override: ExecutorName | undefined): ExecutorName {
+  return stage.executor ?? override ?? pipeline.executor ?? 'local';
+}
 
 /** What decides the local executor of a whole stage. */
 export interface WholeWork {

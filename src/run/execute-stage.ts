@@ -19,7 +19,7 @@ import { StatCache } from '../hash/stat-cache.ts';
 import { trackedOuts } from '../plan/outputs.ts';
 import type { StageInit } from '../exec/stage-init.ts';
 import { stageEnv, type Executor, type Grant, type LogSink, type StageJob, type StageWork } from '../exec/executor.ts';
-import { itemExecutor, stageExecutor, type ExecutorName } from '../exec/executors.ts';
+import { itemExecutor, stageExecutor, whereRuns, type ExecutorName } from '../exec/executors.ts';
 import type { ExecEnv } from './exec-env.ts';
 import { commitInPlaceOuts, commitTempOuts, lockEntryFor, saveRunRecord } from './commit.ts';
 import { restoreOutput } from './restore.ts';
@@ -110,7 +110,7 @@ export async function executeStage(s: Session, a: StageAssessment, grant: Grant,
 
 /** Where a stage runs: its own `executor:`, else `pipe run --executor`, else the file's `executor:`, else here. */
 export function executorOf(s: Session, a: StageAssessment, env: ExecEnv): ExecutorName {
-  return a.stage.executor ?? env.executor ?? s.graph.pipeline.executor ?? 'local';
+  return whereRuns(a.stage, s.graph.pipeline, env.executor);
 }
 
 /**

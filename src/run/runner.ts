@@ -17,6 +17,7 @@ import { executeStage } from './execute-stage.ts';
 import { trackedOuts } from '../plan/outputs.ts';
 import type { ExecutorName } from '../model.ts';
 import type { Digest } from '../hash/digest.ts';
+import { whereRuns } from '../exec/executors.ts';
 
 export interface RunOptions {
   /** Stage names to run (with their upstream); all when empty. */
@@ -89,9 +90,12 @@ export async function runPipeline(s: Session, o: RunOptions): Promise<RunResult>
       await schedule({
         stages: o.names.map((name) => {
           const st = s.graph.stages.get(name)!;
+          const deps = (s.graph.upstream.get(name) ?? []).filter((u) => selected.has(u));
+          // A cluster job takes none of this machine's CPUs or GPUs: one slot each, so --jobs is how many run at once.
+          if (whereRuns(st, s.graph.pipeline, o.executor) !== 'local') return { name, cpu: 1, gpu: 0, deps };
           // Per-item stages spread their items over every slot they get.
           const cpu = st.map ? Math.max(st.resources.cpu, o.jobs) : st.resources.cpu;
-          return { name, cpu, gpu: st.resources.gpu, deps: (s.graph.upstream.get(name) ?? []).filter((u) => selected.has(u)) };
+          return { name, cpu, gpu: st.resources.gpu, deps };
         }),
         jobs: o.jobs,
         gpus: o.gpus,
