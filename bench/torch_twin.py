@@ -116,7 +116,7 @@ def main():
         cpu.append((time.process_time() - c0) * 1000)
     net.eval()
     with torch.no_grad():
-        net(images)
+        out_shape = net(images).permute(0, 2, 3, 1).shape
         infer = []
         for _ in range(a.steps):
             t0 = time.perf_counter()
@@ -125,6 +125,8 @@ def main():
     print(json.dumps({
         'torch': torch.__version__,
         'threads': torch.get_num_threads(),
+        'params': sum(q.numel() for q in net.parameters()),
+        'outputShape': list(out_shape),
         'stepMs': sorted(times)[len(times) // 2],
         'stepCpuMs': sorted(cpu)[len(cpu) // 2],
         'inferMsPerImage': sorted(infer)[len(infer) // 2],
