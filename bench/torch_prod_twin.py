@@ -15,12 +15,12 @@ Prints one JSON object on stdout.
 """
 import argparse
 import json
-import resource
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from torch_timing import report
 
 BLOCKS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
 
@@ -170,44 +170,8 @@ def main():
     opt = torch.optim.SGD(trainable, lr=a.lr, momentum=a.momentum, weight_decay=a.weight_decay)
     images = torch.rand(a.batch, 3, a.size, a.size) * 2 - 1
     labels = torch.randint(0, cfg['numClasses'], (a.batch, a.size, a.size))
-    net.train()
 
-    def step():
-        opt.zero_grad()
-        out = net(images)
-        loss = F.cross_entropy(out, labels, ignore_index=255)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    step()  # warm-up: allocator and oneDNN primitive caches
-    times, cpu = [], []
-    for _ in range(a.steps):
-        t0, c0 = time.perf_counter(), time.process_time()
-        step()
-        times.append((time.perf_counter() - t0) * 1000)
-        # CPU time of all threads: steadier than wall time on a shared machine.
-        cpu.append((time.process_time() - c0) * 1000)
-    net.eval()
-    with torch.no_grad():
-        out_shape = list(net(images).permute(0, 2, 3, 1).shape)
-        infer = []
-        for _ in range(a.steps):
-            t0 = time.perf_counter()
-            net(images)
-            infer.append((time.perf_counter() - t0) * 1000 / a.batch)
-    med = lambda xs: sorted(xs)[len(xs) // 2]
-    print(json.dumps({
-        'torch': torch.__version__,
-        'threads': torch.get_num_threads(),
-        'params': sum(q.numel() for q in net.parameters()),
-        'trainableParams': sum(q.numel() for q in trainable),
-        'outputShape': out_shape,
-        'stepMs': med(times),
-        'stepCpuMs': med(cpu),
-        'inferMsPerImage': med(infer),
-        'peakRssMb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }))
+    report(net, opt, images, labels, a.steps, {'trainableParams': sum(q.numel() for q in trainable)})
 
 
 if __name__ == '__main__':

@@ -9,13 +9,11 @@ Run with Debian's interpreter and two threads:
 Prints one JSON object on stdout.
 """
 import argparse
-import json
-import resource
-import time
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from torch_timing import report
 
 STAGES = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 1), (6, 320, 1, 1)]
 
@@ -99,39 +97,7 @@ def main():
     images = torch.randn(a.batch, 3, a.size, a.size)
     labels = torch.randint(0, a.classes, (a.batch, a.size, a.size))
 
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(net(images), labels, ignore_index=255)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    step()  # warm-up: allocator and oneDNN primitive caches
-    times, cpu = [], []
-    for _ in range(a.steps):
-        t0, c0 = time.perf_counter(), time.process_time()
-        step()
-        times.append((time.perf_counter() - t0) * 1000)
-        # CPU time of all threads: steadier than wall time on a shared machine.
-        cpu.append((time.process_time() - c0) * 1000)
-    net.eval()
-    with torch.no_grad():
-        out_shape = net(images).permute(0, 2, 3, 1).shape
-        infer = []
-        for _ in range(a.steps):
-            t0 = time.perf_counter()
-            net(images)
-            infer.append((time.perf_counter() - t0) * 1000 / a.batch)
-    print(json.dumps({
-        'torch': torch.__version__,
-        'threads': torch.get_num_threads(),
-        'params': sum(q.numel() for q in net.parameters()),
-        'outputShape': list(out_shape),
-        'stepMs': sorted(times)[len(times) // 2],
-        'stepCpuMs': sorted(cpu)[len(cpu) // 2],
-        'inferMsPerImage': sorted(infer)[len(infer) // 2],
-        'peakRssMb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }))
+    report(net, opt, images, labels, a.steps)
 
 
 if __name__ == '__main__':
