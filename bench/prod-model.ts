@@ -9,25 +9,18 @@ import { buildModel, type ModelConfig, type SegModel } from '../stages/lib/tf/mo
 import { Optimizer } from '../stages/lib/tf/optimizer.ts';
 import { trainStep } from '../stages/lib/tf/train-step.ts';
 import { trainParams, type TrainParams } from '../stages/train/params.ts';
+import { modelConfig } from '../stages/train/run.ts';
 
 /** The `train` stage's defaults (the paths are placeholders: nothing is read). */
 export function defaultTrainParams(): TrainParams {
   return trainParams.parse({ images: '-', labels: '-', list: '-', out: '-' });
 }
 
-/** The model config the `train` stage builds from its parameters. */
+/** The model config the `train` stage builds from its parameters (its own function). */
 export function prodModelConfig(p: TrainParams = defaultTrainParams()): ModelConfig {
-  return {
-    arch: p.model,
-    // The default pipeline's labels name three classes (background, valve, pipe); a
-    // stage without `classes` takes them from classes.json, which a benchmark lacks.
-    numClasses: typeof p.classes === 'number' ? p.classes : (p.classes?.length ?? 3),
-    width: p.width,
-    outputStride: p.model === 'largefov' ? 8 : p.outputStride,
-    norm: p.norm,
-    asppChannels: p.asppChannels,
-    decoderChannels: p.decoderChannels,
-  };
+  // The default pipeline's labels name three classes (background, valve, pipe); a
+  // stage without `classes` takes them from classes.json, which a benchmark lacks.
+  return modelConfig(p, typeof p.classes === 'number' ? p.classes : (p.classes?.length ?? 3));
 }
 
 /** A production model, optimiser and one fixed batch; `step()` is one training step as the stage runs it. */

@@ -25,7 +25,8 @@ function trainingKey(p: TrainParams): string {
   return JSON.stringify(Object.keys(rest).sort().map((k) => [k, rest[k as keyof typeof rest]]));
 }
 
-function modelConfig(p: TrainParams, numClasses: number): ModelConfig {
+/** The model config the stage builds from its params (exported for bench/prod-model.ts). */
+export function modelConfig(p: TrainParams, numClasses: number): ModelConfig {
   return {
     arch: p.model,
     numClasses,
