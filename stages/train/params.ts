@@ -36,7 +36,16 @@ export const trainParams = z
      * (written by convert); given: checked against it.
      */
     classes: classNamesSchema.optional(),
-    width: z.number().positive().default(0.5),
+    /**
+     * Where the DeepLab v3+ trunk's weights come from: `imagenet` = the Keras MobileNetV2 (width 1.0)
+     * in npm `nsfwjs`, `scratch` = random, or a folder holding a Keras MobileNetV2 in tfjs layers
+     * format (model.json + shards). Pretrained trunks fold batch norm into the convs (frozen statistics).
+     */
+    backbone: z.string().min(1).default('imagenet'),
+    /** Pretrained trunk: the stem and the first `freeze` blocks (of 17) are not trained (no backward pass there). */
+    freeze: z.number().int().min(0).max(17).default(0),
+    /** MobileNetV2 width multiplier; absent: the pretrained trunk's own width, 0.5 from scratch. */
+    width: z.number().positive().optional(),
     outputStride: z.union([z.literal(8), z.literal(16)]).default(16),
     norm: z.enum(['group', 'batch']).default('group'),
     asppChannels: z.number().int().positive().default(64),
@@ -67,3 +76,8 @@ export const trainParams = z
   .strict();
 
 export type TrainParams = z.infer<typeof trainParams>;
+
+/** Whether `backbone` names a folder (a user's converted Keras model) rather than `imagenet` or `scratch`. */
+export function isBackboneFolder(backbone: string): boolean {
+  return backbone !== 'imagenet' && backbone !== 'scratch';
+}

@@ -13,11 +13,12 @@ import { describeClasses } from '../lib/image/class-list.ts';
 import { augmentedCrop, batchIndices, loadSamples, pairSamples, stepRng, type LoadedSample } from '../lib/tf/data.ts';
 import { checkLabelSet, labelSpec, repoName, type LabelCounts, type LabelSpec } from '../lib/tf/labels.ts';
 import { loadModel, saveModel } from '../lib/tf/io-handler.ts';
-import { buildModel, type ModelConfig } from '../lib/tf/models/index.ts';
+import { buildModel, type ModelConfig, type SegModel } from '../lib/tf/models/index.ts';
+import { bundledImagenet, folderKeras, foldTrunk, type FoldedTrunk } from '../lib/tf/pretrained/keras-mobilenetv2.ts';
 import { Optimizer, type OptimizerConfig } from '../lib/tf/optimizer.ts';
 import { polyLearningRate } from '../lib/tf/schedule.ts';
 import { trainStep } from '../lib/tf/train-step.ts';
-import type { TrainParams } from './params.ts';
+import { isBackboneFolder, type TrainParams } from './params.ts';
 
 /** Settings that change what training computes (not how often it reports): the checkpoint key. */
 function trainingKey(p: TrainParams): string {
@@ -25,17 +26,62 @@ function trainingKey(p: TrainParams): string {
   return JSON.stringify(Object.keys(rest).sort().map((k) => [k, rest[k as keyof typeof rest]]));
 }
 
-/** The model config the stage builds from its params (exported for bench/prod-model.ts). */
-export function modelConfig(p: TrainParams, numClasses: number): ModelConfig {
+/** The model to build. `trunkWidth`: the pretrained trunk's width, when there is one. */
+export function modelConfig(p: TrainParams, numClasses: number, trunkWidth?: number): ModelConfig {
+  const pretrained = p.model === 'deeplabv3plus' && p.backbone !== 'scratch';
   return {
     arch: p.model,
     numClasses,
-    width: p.width,
+    width: p.width ?? trunkWidth ?? (pretrained ? 1 : 0.5),
     outputStride: p.model === 'largefov' ? 8 : p.outputStride,
     norm: p.norm,
     asppChannels: p.asppChannels,
     decoderChannels: p.decoderChannels,
+    ...(p.model === 'deeplabv3plus' ? { trunk: pretrained ? ('folded' as const) : ('norm' as const) } : {}),
   };
+}
+
+/** A fresh model: pretrained trunk (folded batch norm) + seeded head, or all from the seed. */
+async function freshModel(ctx: StageContext<TrainParams>, numClasses: number): Promise<SegModel> {
+  const p = ctx.params;
+  if (p.model !== 'deeplabv3plus' || p.backbone === 'scratch') return buildModel(modelConfig(p, numClasses), { seed: p.seed });
+  let folded: FoldedTrunk;
+  try {
+    const keras = p.backbone === 'imagenet' ? await bundledImagenet() : await folderKeras(ctx.path(p.backbone));
+    folded = foldTrunk(keras);
+    ctx.log(`trunk weights from ${keras.source} (MobileNetV2 width ${folded.width}, batch norm folded)`);
+  } catch (e) {
+    throw new FailureError(
+      failure('missing-dep', `backbone ${p.backbone}: ${(e as Error).message}`, {
+        stage: ctx.stage,
+        ...(isBackboneFolder(p.backbone) ? { file: p.backbone } : {}),
+        hint: 'backbone is imagenet, scratch, or a folder with a Keras MobileNetV2 in tfjs layers format (model.json + shards)',
+      }),
+    );
+  }
+  try {
+    if (p.width !== undefined && p.width !== folded.width) {
+      throw bad(ctx, `width ${p.width} does not fit the pretrained trunk, whose width is ${folded.width}`, 'leave width out (it follows the trunk), or set backbone: scratch');
+    }
+    return buildModel(modelConfig(p, numClasses, folded.width), { seed: p.seed, pretrained: folded.weights });
+  } finally {
+    tf.dispose(Object.values(folded.weights));
+  }
+}
+
+/**
+ * Freezes the stem and the first `blocks` trunk blocks: they get no gradient, so the backward pass
+ * stops at the first trainable layer. Only meaningful for a pretrained trunk (checked by the caller).
+ */
+function freezeTrunk(model: SegModel, blocks: number): number {
+  let n = 0;
+  for (const [name, info] of model.store.params) {
+    const m = /^(stem|block(\d+))\//.exec(name);
+    const frozen = m !== null && (m[1] === 'stem' || Number(m[2]) < blocks);
+    info.trainable = !frozen;
+    if (frozen) n++;
+  }
+  return n;
 }
 
 function optimizerConfig(p: TrainParams): OptimizerConfig {
@@ -65,19 +111,22 @@ async function startingState(ctx: StageContext<TrainParams>, key: string, numCla
       throw new FailureError(failure('missing-dep', (e as Error).message, { stage: ctx.stage, file: p.init }));
     }
     tf.dispose(Object.values(loaded.extraTensors));
-    const diff = (Object.keys(config) as (keyof ModelConfig)[]).filter((k) => loaded.topology.config[k] !== config[k]);
+    // Width left out follows the init model; models saved before `trunk` existed have a normed trunk.
+    if (p.width === undefined) config.width = loaded.topology.config.width;
+    const saved: ModelConfig = { ...loaded.topology.config, ...(loaded.topology.config.arch === 'deeplabv3plus' ? { trunk: loaded.topology.config.trunk ?? 'norm' } : {}) };
+    const diff = (Object.keys(config) as (keyof ModelConfig)[]).filter((k) => saved[k] !== config[k]);
     if (diff.length) {
       loaded.model.dispose();
       throw bad(
         ctx,
-        `init model ${p.init} differs from the requested model in ${diff.map((k) => `${k} (${String(loaded.topology.config[k])} vs ${String(config[k])})`).join(', ')}`,
+        `init model ${p.init} differs from the requested model in ${diff.map((k) => `${k} (${String(saved[k])} vs ${String(config[k])})`).join(', ')}`,
         'set the model params of this stage to those of the init model',
       );
     }
     ctx.log(`starting from the weights in ${p.init}`);
     return { model: loaded.model, optimizer: new Optimizer(optimizerConfig(p)), step: 0, curve: [] };
   }
-  return { model: buildModel(config, { seed: p.seed }), optimizer: new Optimizer(optimizerConfig(p)), step: 0, curve: [] };
+  return { model: await freshModel(ctx, numClasses), optimizer: new Optimizer(optimizerConfig(p)), step: 0, curve: [] };
 }
 
 function makeBatch(p: TrainParams, data: LoadedSample[], step: number): { x: tf.Tensor4D; y: tf.Tensor3D } {
@@ -137,6 +186,13 @@ export async function runTraining(ctx: StageContext<TrainParams>): Promise<void>
   const ckptDir = path.join(ctx.workDir, 'checkpoints');
   const state = await startingState(ctx, key, C);
   const resumedFrom = state.step;
+  if (p.freeze > 0) {
+    if (state.model.config.trunk !== 'folded') {
+      state.model.dispose();
+      throw bad(ctx, `freeze: ${p.freeze} needs a pretrained trunk, but this model's trunk ${p.backbone === 'scratch' ? 'is trained from scratch' : 'is not one'}`, 'set freeze: 0');
+    }
+    ctx.log(`frozen: the stem and blocks 0-${p.freeze - 1} (${freezeTrunk(state.model, p.freeze)} tensors)`);
+  }
   try {
     for (let step = state.step; step < p.steps; step++) {
       const { x, y } = makeBatch(p, data, step);

@@ -95,11 +95,12 @@ export async function makeDataset(root: string, n: number, size = 32, seed = 7):
   return { images: 'data/images', labels: 'data/labels', list: 'data/train.txt' };
 }
 
-/** Tiny settings: 32x32 crops of 32x32 images, width 0.25, CPU backend. */
+/** Tiny settings: 32x32 crops of 32x32 images, width 0.25 from scratch, CPU backend. */
 export function tinyParams(data: { images: string; labels: string; list: string }, over: Partial<TrainParams> = {}): TrainParams {
   return trainParams.parse({
     ...data,
     out: 'models/tiny',
+    backbone: 'scratch',
     width: 0.25,
     asppChannels: 8,
     decoderChannels: 8,

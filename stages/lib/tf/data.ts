@@ -93,13 +93,17 @@ export interface AugmentOptions {
 /**
  * One augmented training crop: scale by s in [scaleMin, scaleMax]
  * (bilinear for the image, nearest for labels), take a random crop x crop
- * window, mirror with probability 1/2. Where the window leaves the scaled
- * image, the input is 0 (mid-grey after normalisation) and the label 255.
+ * window, mirror with probability 1/2. The scale is raised where needed so
+ * the scaled image still covers the crop (a smaller one would leave part of
+ * the window empty: wasted pixels); only an image smaller than the crop at
+ * every allowed scale leaves a margin, where the input is 0 (mid-grey after
+ * normalisation) and the label 255.
  */
 export function augmentedCrop(s: LoadedSample, o: AugmentOptions, rng: Rng): { image: Float32Array; label: Int32Array } {
   const { width: W, height: H, data: img } = s.image;
   const lab = s.label.data;
-  const scale = o.scaleMin === o.scaleMax ? o.scaleMin : rng.uniform(o.scaleMin, o.scaleMax);
+  const drawn = o.scaleMin === o.scaleMax ? o.scaleMin : rng.uniform(o.scaleMin, o.scaleMax);
+  const scale = Math.max(drawn, Math.min(o.crop / Math.min(H, W), o.scaleMax));
   const sh = Math.max(1, Math.round(H * scale));
   const sw = Math.max(1, Math.round(W * scale));
   const oy = rng.int(Math.max(0, sh - o.crop) + 1);

@@ -13,7 +13,7 @@ import type { Optimizer } from './optimizer.ts';
 /** Returns the batch's loss before the update. */
 export function trainStep(model: SegModel, opt: Optimizer, images: tf.Tensor4D, labels: tf.Tensor3D, lr: number, classWeights?: number[]): number {
   const updates: StateUpdate[] = [];
-  const vars = [...model.store.params.values()].map((p) => p.variable);
+  const vars = [...model.store.params.values()].filter((p) => p.trainable).map((p) => p.variable);
   const { value, grads } = tf.variableGrads(() => softmaxCrossEntropyIgnore(model.logits(images, true, updates), labels, classWeights), vars);
   try {
     opt.apply(model.store.params, grads, lr);

@@ -5,6 +5,12 @@
 
 /** Normalisation after each conv: see layers.ts for why group norm is the default. */
 export type NormKind = 'group' | 'batch';
+/**
+ * How the MobileNetV2 trunk normalises: `norm` = the model's `norm` after every conv (training from
+ * scratch); `folded` = every trunk conv carries a bias and no norm layer, i.e. batch norm with frozen
+ * statistics folded into the conv (what a pretrained trunk is loaded as, see pretrained/).
+ */
+export type TrunkKind = 'norm' | 'folded';
 export type Arch = 'deeplabv3plus' | 'largefov';
 
 export interface ModelConfig {
@@ -19,6 +25,8 @@ export interface ModelConfig {
   asppChannels: number;
   /** Decoder channels (256 in DeepLab v3+); the low-level projection is 48 as in the paper. */
   decoderChannels: number;
+  /** DeepLab v3+ only; absent in models saved before it existed = `norm`. */
+  trunk?: TrunkKind;
 }
 
 /** Rounds channels as MobileNetV2 does: to a multiple of 8, never below 90% of the request. */

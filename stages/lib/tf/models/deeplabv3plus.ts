@@ -30,18 +30,31 @@ function sepConv(net: Net, name: string, x: tf.Tensor4D, cout: number, rate: num
   return convNormAct(net, `${name}/pw`, d, 1, cout, 'relu');
 }
 
-function invertedResidual(net: Net, name: string, x: tf.Tensor4D, t: number, cout: number, stride: number, rate: number): tf.Tensor4D {
+/** A trunk conv + activation: with a norm, or with the norm folded into a bias (`trunk: folded`). */
+function trunkConv(net: Net, folded: boolean, name: string, x: tf.Tensor4D, k: number, cout: number, act: NormActivation, o: { stride?: number } = {}): tf.Tensor4D {
+  return folded ? conv(net, name, x, k, cout, { ...o, bias: true, act }) : norm(net, `${name}/norm`, conv(net, name, x, k, cout, o), act);
+}
+
+function trunkDepthwise(net: Net, folded: boolean, name: string, x: tf.Tensor4D, stride: number, rate: number, act: NormActivation): tf.Tensor4D {
+  return folded ? depthwise(net, name, x, 3, { stride, rate, bias: true, act }) : norm(net, `${name}/norm`, depthwise(net, name, x, 3, { stride, rate }), act);
+}
+
+function invertedResidual(net: Net, folded: boolean, name: string, x: tf.Tensor4D, t: number, cout: number, stride: number, rate: number): tf.Tensor4D {
   const cin = x.shape[3];
   let h = x;
-  if (t !== 1) h = convNormAct(net, `${name}/expand`, h, 1, cin * t, 'relu6');
-  h = norm(net, `${name}/dw/norm`, depthwise(net, `${name}/dw`, h, 3, { stride, rate }), 'relu6');
-  h = norm(net, `${name}/project/norm`, conv(net, `${name}/project`, h, 1, cout));
+  if (t !== 1) h = trunkConv(net, folded, `${name}/expand`, h, 1, cin * t, 'relu6');
+  h = trunkDepthwise(net, folded, `${name}/dw`, h, stride, rate, 'relu6');
+  h = trunkConv(net, folded, `${name}/project`, h, 1, cout, 'linear');
   return stride === 1 && cin === cout ? tf.add(x, h) : h;
 }
 
-/** Backbone: returns stride-4 low-level features and the atrous high-level features. */
-function mobilenetV2(net: Net, cfg: ModelConfig, x: tf.Tensor4D): { low: tf.Tensor4D; high: tf.Tensor4D } {
-  let h = convNormAct(net, 'stem', x, 3, makeDivisible(32 * cfg.width), 'relu6', { stride: 2 });
+/**
+ * Backbone: returns stride-4 low-level features and the atrous high-level
+ * features. `onBlock` sees each block's output (the loader's reference test).
+ */
+export function mobilenetV2(net: Net, cfg: ModelConfig, x: tf.Tensor4D, onBlock?: (id: number, h: tf.Tensor4D) => void): { low: tf.Tensor4D; high: tf.Tensor4D } {
+  const folded = cfg.trunk === 'folded';
+  let h = trunkConv(net, folded, 'stem', x, 3, makeDivisible(32 * cfg.width), 'relu6', { stride: 2 });
   let current = 2;
   let rate = 1;
   let low: tf.Tensor4D | undefined;
@@ -60,7 +73,9 @@ function mobilenetV2(net: Net, cfg: ModelConfig, x: tf.Tensor4D): { low: tf.Tens
       } else {
         current *= stride;
       }
-      h = invertedResidual(net, `block${id++}`, h, t, makeDivisible(c * cfg.width), layerStride, layerRate);
+      h = invertedResidual(net, folded, `block${id}`, h, t, makeDivisible(c * cfg.width), layerStride, layerRate);
+      onBlock?.(id, h);
+      id++; // not inside the optional call above: `f?.(id++)` skips the increment when f is absent
     }
     if (c === 24) low = h;
   }

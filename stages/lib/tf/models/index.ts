@@ -38,13 +38,20 @@ function forward(cfg: ModelConfig, net: Net, x: tf.Tensor4D): tf.Tensor4D {
 
 /**
  * Builds a model. With `weights` every variable is taken from them (and the
- * map must fit exactly); otherwise variables are initialised from `seed`.
- * Throws on an impossible config or mismatched weights.
+ * map must fit exactly); with `pretrained` the variables it names are taken
+ * from it (every one must be used, shapes must fit) and the rest drawn from
+ * `seed`; otherwise every variable is initialised from `seed`. The caller
+ * keeps ownership of the given tensors. Throws on an impossible config or
+ * mismatched weights.
  */
-export function buildModel(config: ModelConfig, init: { seed: number } | { weights: tf.NamedTensorMap; normUpdates: number }): SegModel {
+export function buildModel(
+  config: ModelConfig,
+  init: { seed: number; pretrained?: tf.NamedTensorMap } | { weights: tf.NamedTensorMap; normUpdates: number },
+): SegModel {
   const problem = configProblem(config);
   if (problem) throw new Error(problem);
-  const store = 'weights' in init ? new ParamStore(0, init.weights) : new ParamStore(init.seed);
+  const store =
+    'weights' in init ? new ParamStore(0, init.weights) : init.pretrained ? new ParamStore(init.seed, init.pretrained, true) : new ParamStore(init.seed);
   if ('weights' in init) store.normUpdates = init.normUpdates;
   const model: SegModel = {
     config,

@@ -26,6 +26,11 @@ import type { NormKind } from './config.ts';
 
 export interface ParamInfo {
   variable: tf.Variable;
+  /**
+   * False for frozen layers (a pretrained trunk up to a block): no gradient is asked for them, so
+   * tfjs skips the backward pass through everything before the first trainable layer.
+   */
+  trainable: boolean;
   /** Learning-rate multiplier (classifier head: x10 weights, x20 biases). */
   lrMult: number;
   /** Whether L2 weight decay applies (conv kernels yes; biases and norm scales no). */
@@ -43,13 +48,20 @@ export class ParamStore {
   normUpdates = 0;
   private readonly rng: Rng;
 
-  /** `initial`: weights loaded from a model folder; when given, every variable must come from it. */
-  constructor(seed: number, private readonly initial?: tf.NamedTensorMap) {
+  /**
+   * `initial`: weights loaded from a model folder; when given, every variable must come from it,
+   * unless `partial` (pretrained trunk weights): then the others are drawn from the seed.
+   */
+  constructor(
+    seed: number,
+    private readonly initial?: tf.NamedTensorMap,
+    private readonly partial = false,
+  ) {
     this.rng = new Rng(seed);
   }
 
   private value(name: string, shape: number[], init: Init): tf.Tensor {
-    if (this.initial) {
+    if (this.initial && (!this.partial || this.initial[name])) {
       const t = this.initial[name];
       if (!t) throw new Error(`saved weights lack '${name}'`);
       if (t.shape.join(',') !== shape.join(',')) throw new Error(`saved weight '${name}' has shape [${t.shape}], model wants [${shape}]`);
@@ -68,7 +80,7 @@ export class ParamStore {
     if (have) return have.variable;
     // Unnamed: tfjs variable names are process-global, and tests build many models.
     const variable = tf.tidy(() => tf.variable(this.value(name, shape, init), true));
-    this.params.set(name, { variable, lrMult, decay });
+    this.params.set(name, { variable, lrMult, decay, trainable: true });
     return variable;
   }
 
@@ -154,12 +166,19 @@ export function addBias(y: tf.Tensor4D, b: tf.Tensor1D, act: NormActivation = 'l
   return (biasAct(y, b, act) as tf.Tensor4D | undefined) ?? activate(tf.add(y, b), act);
 }
 
-/** k x k depthwise conv (multiplier 1), 'same' padding; stride or atrous rate. */
-export function depthwise(net: Net, name: string, x: tf.Tensor4D, k: number, o: { stride?: number; rate?: number } = {}): tf.Tensor4D {
+/** k x k depthwise conv (multiplier 1), 'same' padding; stride or atrous rate; optional bias + activation (fused). */
+export function depthwise(
+  net: Net,
+  name: string,
+  x: tf.Tensor4D,
+  k: number,
+  o: { stride?: number; rate?: number; bias?: boolean; act?: NormActivation } = {},
+): tf.Tensor4D {
   const cin = x.shape[3];
   const w = net.store.param(`${name}/dw`, [k, k, cin, 1], { kind: 'normal', std: Math.sqrt(2 / (k * k)) }) as tf.Tensor4D;
   const stride = o.stride ?? 1;
-  return stride > 1 ? tf.depthwiseConv2d(x, w, stride, 'same') : atrousDepthwiseConv2d(x, w, o.rate ?? 1);
+  const y = stride > 1 ? tf.depthwiseConv2d(x, w, stride, 'same') : atrousDepthwiseConv2d(x, w, o.rate ?? 1);
+  return o.bias ? addBias(y, net.store.param(`${name}/b`, [cin], { kind: 'const', value: 0 }, 1, false) as tf.Tensor1D, o.act) : activate(y, o.act ?? 'linear');
 }
 
 /** Number of groups for group norm: up to 32, at least 4 channels each where possible. */
