@@ -110,6 +110,22 @@ describe('data', () => {
     expect(Array.from(b.label)).toEqual(Array.from(c.label));
   });
 
+  it('raises a scale below crop/size so the image always fills the crop (no wasted ignore pixels)', () => {
+    const N = 16;
+    const image = { width: N, height: N, channels: 3, data: new Uint8Array(N * N * 3).fill(200) };
+    const label = { width: N, height: N, channels: 1, data: new Uint8Array(N * N).fill(2) };
+    const s = { stem: 'x', image, label };
+    for (let step = 0; step < 40; step++) {
+      const a = augmentedCrop(s, { crop: N, scaleMin: 0.5, scaleMax: 1.5, mirror: true }, stepRng(3, step));
+      expect(a.label.every((v) => v === 2)).toBe(true);
+    }
+    // A crop smaller than the image allows scales down to crop/size: still filled.
+    for (let step = 0; step < 40; step++) {
+      const a = augmentedCrop(s, { crop: 12, scaleMin: 0.5, scaleMax: 1.5, mirror: true }, stepRng(4, step));
+      expect(a.label.every((v) => v === 2)).toBe(true);
+    }
+  });
+
   it('seeded generator repeats and differs by seed', () => {
     const a = new Rng(42);
     const b = new Rng(42);

