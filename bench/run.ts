@@ -23,6 +23,8 @@ const ALL: Record<string, string[]> = {
   slurm: ['slurm.ts', '5', '1000', '100', '5'],
   scale: ['scale.ts', '1000,10000,100000'],
   study: ['study.ts'],
+  // Seconds per training step of the default model by frozen depth (ImageNet trunk), old default as yardstick.
+  'trunk-step': ['trunk-step.ts'],
 };
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(ALL);
 console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);

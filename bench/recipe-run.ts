@@ -1,5 +1,9 @@
-// Temporary experiment runner (i11): one training + evaluation on bright, in a clone with data.
-// usage: tsx bench/i11-exp.ts ROOT NAME '{"steps":300,...}' [test sets...]
+/**
+ * One recipe trial: runs the train stage on a rendered data set and evaluates the model, printing one
+ * RESULT line (mIoU, IoU per class, seconds, s/step). ROOT is a folder where `pipe run synth labels`
+ * (and deglare for dark-deglared) already ran. Two trials side by side = one core each.
+ * usage: node --import tsx bench/recipe-run.ts ROOT NAME '{"steps":300,"freeze":3,...,"set":"bright"}' [test sets...]
+ */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import train from '../stages/train/index.ts';

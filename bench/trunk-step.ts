@@ -1,4 +1,9 @@
-// Temporary probe (i11): s/step for model variants on the wasm route.
+/**
+ * `npm run bench -- trunk-step`: seconds per training step (batch 2, wasm route, one thread) and per
+ * inference image for DeepLab v3+ variants: ImageNet trunk with 0 / 3 / 10 / 13 blocks frozen, and the
+ * old default (width 0.5 from scratch) as the yardstick, all in one process, one after another.
+ * Optional argument: a JSON list of variants `{crop, freeze, aspp, batch, os?, scratch?, width?}`.
+ */
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../stages/lib/tf/backend.ts';
 import { buildModel } from '../stages/lib/tf/models/index.ts';
@@ -8,7 +13,16 @@ import { trainStep } from '../stages/lib/tf/train-step.ts';
 
 await selectBackend('wasm', { training: true });
 const folded = foldTrunk(await bundledImagenet());
-const variants = JSON.parse(process.argv[2] ?? '[]') as { crop: number; freeze: number; aspp: number; batch: number; os?: 8 | 16; scratch?: boolean; width?: number }[];
+const DEFAULT = [
+  { crop: 128, freeze: 0, aspp: 64, batch: 2, scratch: true, width: 0.5 },
+  { crop: 128, freeze: 0, aspp: 64, batch: 2 },
+  { crop: 128, freeze: 3, aspp: 64, batch: 2 },
+  { crop: 128, freeze: 10, aspp: 64, batch: 2 },
+  { crop: 256, freeze: 0, aspp: 64, batch: 2 },
+  { crop: 256, freeze: 3, aspp: 64, batch: 2 },
+  { crop: 256, freeze: 13, aspp: 64, batch: 2 },
+];
+const variants = (process.argv[2] ? JSON.parse(process.argv[2]) : DEFAULT) as { crop: number; freeze: number; aspp: number; batch: number; os?: 8 | 16; scratch?: boolean; width?: number }[];
 for (const v of variants) {
   const model = buildModel(
     { arch: 'deeplabv3plus', numClasses: 3, width: v.width ?? 1, outputStride: v.os ?? 16, norm: 'group', asppChannels: v.aspp, decoderChannels: v.aspp, trunk: v.scratch ? 'norm' : 'folded' },
