@@ -8,15 +8,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { buildModel, type ModelConfig, type SegModel } from '../stages/lib/tf/models/index.ts';
 import { Optimizer } from '../stages/lib/tf/optimizer.ts';
 import { trainStep } from '../stages/lib/tf/train-step.ts';
+import { freezeTrunk, modelConfig } from '../stages/train/model-config.ts';
 import { trainParams, type TrainParams } from '../stages/train/params.ts';
-import { modelConfig } from '../stages/train/run.ts';
 
 /** The `train` stage's defaults (the paths are placeholders: nothing is read). */
 export function defaultTrainParams(): TrainParams {
   return trainParams.parse({ images: '-', labels: '-', list: '-', out: '-' });
 }
 
-/** The model config the `train` stage builds from its parameters (its own function). */
+/** The model config the `train` stage builds from its parameters (the stage's own function). */
 export function prodModelConfig(p: TrainParams = defaultTrainParams()): ModelConfig {
   // The default pipeline's labels name three classes (background, valve, pipe); a
   // stage without `classes` takes them from classes.json, which a benchmark lacks.
@@ -61,7 +61,9 @@ function batch(n: number, size: number, classes: number): { images: tf.Tensor4D;
 /** Builds the production model under the active backend. */
 export function prodSetup(size: number, n: number, params: TrainParams = defaultTrainParams()): ProdSetup {
   const config = prodModelConfig(params);
+  // A pretrained trunk's weights do not change a step's cost: seeded ones stand in for them.
   const model = buildModel(config, { seed: params.seed });
+  if (params.freeze > 0) freezeTrunk(model, params.freeze);
   const optimizer = new Optimizer({ kind: params.optimizer, momentum: params.momentum, weightDecay: params.weightDecay, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
   const { images, labels } = batch(n, size, config.numClasses);
   return {

@@ -14,7 +14,9 @@ import { evaluateParams } from '../stages/evaluate/params.ts';
 const [root, name, json, ...tests] = process.argv.slice(2);
 const over = JSON.parse(json!);
 const set = over.set ?? 'bright';
+const evalOnly = over.evalOnly === true; // evaluate an earlier trial's model again
 delete over.set;
+delete over.evalOnly;
 const p = trainParams.parse({ images: `data/synth/${set}/images`, labels: `work/labels/${set}`, list: `data/synth/${set}/train.txt`, out: `xmodels/${name}`, backend: 'wasm', progressEvery: 25, checkpointEvery: 100000, ...over });
 const ctl = new AbortController();
 const mk = (params: unknown) => ({
@@ -24,7 +26,7 @@ const mk = (params: unknown) => ({
 });
 const t0 = performance.now();
 if (train.kind !== 'whole' || evaluate.kind !== 'whole') throw new Error('whole');
-await train.run(mk(p) as never);
+if (!evalOnly) await train.run(mk(p) as never);
 const tt = (performance.now() - t0) / 1000;
 for (const t of tests.length ? tests : ['bright']) {
   const ep = evaluateParams.parse({ model: `xmodels/${name}`, images: t === 'dark-deglared' ? 'work/deglared/dark/images' : `data/synth/${t}/images`, labels: `work/labels/${t === 'dark-deglared' ? 'dark' : t}`, list: `data/synth/${t === 'dark-deglared' ? 'dark' : t}/test.txt`, out: `xresults/${name}-${t}`, backend: 'wasm', samples: 0 });

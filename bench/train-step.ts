@@ -171,7 +171,7 @@ function runTorch(variant: TorchVariant, model: ModelName, o: BenchOptions): Pro
   if (model === 'prod') {
     const p = defaultTrainParams();
     // A frozen trunk (the stem and the first `freeze` blocks get no gradient), when the stage has one.
-    const frozen = (p as { freeze?: number }).freeze ?? 0;
+    const frozen = p.freeze;
     args = [
       path.join(here, 'torch_prod_twin.py'), '--config', JSON.stringify(prodModelConfig(p)), '--frozen-blocks', String(frozen),
       '--lr', String(p.lr), '--momentum', String(p.momentum), '--weight-decay', String(p.weightDecay), ...common,

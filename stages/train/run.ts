@@ -18,27 +18,13 @@ import { bundledImagenet, folderKeras, foldTrunk, type FoldedTrunk } from '../li
 import { Optimizer, type OptimizerConfig } from '../lib/tf/optimizer.ts';
 import { polyLearningRate } from '../lib/tf/schedule.ts';
 import { trainStep } from '../lib/tf/train-step.ts';
+import { freezeTrunk, modelConfig } from './model-config.ts';
 import { isBackboneFolder, type TrainParams } from './params.ts';
 
 /** Settings that change what training computes (not how often it reports): the checkpoint key. */
 function trainingKey(p: TrainParams): string {
   const { progressEvery: _a, checkpointEvery: _b, backend: _c, out: _d, ...rest } = p;
   return JSON.stringify(Object.keys(rest).sort().map((k) => [k, rest[k as keyof typeof rest]]));
-}
-
-/** The model to build. `trunkWidth`: the pretrained trunk's width, when there is one. */
-export function modelConfig(p: TrainParams, numClasses: number, trunkWidth?: number): ModelConfig {
-  const pretrained = p.model === 'deeplabv3plus' && p.backbone !== 'scratch';
-  return {
-    arch: p.model,
-    numClasses,
-    width: p.width ?? trunkWidth ?? (pretrained ? 1 : 0.5),
-    outputStride: p.model === 'largefov' ? 8 : p.outputStride,
-    norm: p.norm,
-    asppChannels: p.asppChannels,
-    decoderChannels: p.decoderChannels,
-    ...(p.model === 'deeplabv3plus' ? { trunk: pretrained ? ('folded' as const) : ('norm' as const) } : {}),
-  };
 }
 
 /** A fresh model: pretrained trunk (folded batch norm) + seeded head, or all from the seed. */
@@ -67,21 +53,6 @@ async function freshModel(ctx: StageContext<TrainParams>, numClasses: number): P
   } finally {
     tf.dispose(Object.values(folded.weights));
   }
-}
-
-/**
- * Freezes the stem and the first `blocks` trunk blocks: they get no gradient, so the backward pass
- * stops at the first trainable layer. Only meaningful for a pretrained trunk (checked by the caller).
- */
-function freezeTrunk(model: SegModel, blocks: number): number {
-  let n = 0;
-  for (const [name, info] of model.store.params) {
-    const m = /^(stem|block(\d+))\//.exec(name);
-    const frozen = m !== null && (m[1] === 'stem' || Number(m[2]) < blocks);
-    info.trainable = !frozen;
-    if (frozen) n++;
-  }
-  return n;
 }
 
 function optimizerConfig(p: TrainParams): OptimizerConfig {
