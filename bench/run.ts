@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- name...]`: runs the benchmarks one after another (never
  * in parallel: they would measure each other) and prints their tables, for
- * BENCHMARKS.md. Names: the keys of ALL below (slurm needs a cluster: scripts/slurm-up.sh).
+ * BENCHMARKS.md. Names: the keys of ALL below (slurm needs a cluster: scripts/slurm-up.sh; remote starts its own sshd
+ * and S3 emulator on loopback).
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -25,6 +26,7 @@ const ALL: Record<string, string[]> = {
   study: ['study.ts'],
   // Seconds per training step of the default model by frozen depth (ImageNet trunk), old default as yardstick.
   'trunk-step': ['trunk-step.ts'],
+  remote: ['remote.ts', '--files', '3000', '--models', '4', '--noop', '10000'],
 };
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(ALL);
 console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
