@@ -4,33 +4,20 @@
  * Every one is refused, naming the path or the link, and nothing appears
  * outside the repo.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TestRepo } from '../helpers/repo.ts';
+import { useCleanups } from '../helpers/cleanup.ts';
 import { hashBytes, initHasher } from '../../src/hash/digest.ts';
 import { manifestHash } from '../../src/hash/tree.ts';
 import { serializeManifest } from '../../src/cache/records.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
-
-async function outsideDir(): Promise<string> {
-  const d = await mkdtemp(path.join(os.tmpdir(), 'pipe-outside-'));
-  cleanups.push(() => rm(d, { recursive: true, force: true }));
-  return d;
-}
-
-async function repoWith(files: Record<string, string>): Promise<TestRepo> {
-  const repo = await TestRepo.create(files);
-  cleanups.push(() => repo.dispose());
-  return repo;
-}
+const { later, track, tempDir } = useCleanups();
+const outsideDir = () => tempDir('pipe-outside-');
+const repoWith = async (files: Record<string, string>) => track(await TestRepo.create(files));
 
 beforeAll(() => initHasher());
 
@@ -82,7 +69,7 @@ describe('writes stay inside the repo', () => {
     expect(lock).toContain('      out.txt:\n');
     const escape = `escape-${randomBytes(4).toString('hex')}.txt`;
     const escaped = path.join(path.dirname(repo.root), escape);
-    cleanups.push(() => rm(escaped, { force: true }));
+    later(() => rm(escaped, { force: true }));
     await rm(repo.path('out.txt'));
 
     await writeFile(repo.path('pipeline.lock'), lock.replace('      out.txt:\n', `      ../${escape}:\n`));
@@ -107,7 +94,7 @@ describe('writes stay inside the repo', () => {
     const oldHash = /outdir:\n\s+hash: ([0-9a-f]{16})/.exec(lock)![1]!;
     const evilName = `evil-${randomBytes(4).toString('hex')}.txt`;
     const evil = path.join(path.dirname(repo.root), evilName);
-    cleanups.push(() => rm(evil, { force: true }));
+    later(() => rm(evil, { force: true }));
     // A manifest that the attacker made consistent: named by its own hash, and the lock points at it.
     const entries = [{ path: `../../${evilName}`, hash: hashBytes('data\n'), size: 5 }];
     const h = manifestHash(entries);

@@ -2,24 +2,15 @@
  * A shared-folder remote (a lab NAS or NFS mount is a folder too): the round
  * trip, a corrupted object, a killed push, an unreachable remote.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TestRepo } from '../helpers/repo.ts';
+import { useCleanups } from '../helpers/cleanup.ts';
 import { cloneOf, expectObjectsWhole, roundTrip, walk } from './rig.ts';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
-
-async function remoteDir(): Promise<string> {
-  const d = await mkdtemp(path.join(os.tmpdir(), 'pipe-remote-'));
-  cleanups.push(() => rm(d, { recursive: true, force: true }));
-  return d;
-}
-const track = <T extends { dispose(): Promise<void> }>(r: T): T => (cleanups.push(() => r.dispose()), r);
+const { track, tempDir } = useCleanups();
+const remoteDir = () => tempDir('pipe-remote-');
 
 describe('folder remote', () => {
   it('push, pull, run --pull: a clone reproduces without recomputing', async () => {

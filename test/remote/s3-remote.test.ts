@@ -5,19 +5,16 @@
  * npm emulator `s3rver`, which speaks the S3 REST API (buckets, PUT, GET,
  * HEAD, ListObjectsV2, SigV4 auth headers) over real HTTP.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import S3rver from 's3rver';
 import { TestRepo } from '../helpers/repo.ts';
+import { useCleanups } from '../helpers/cleanup.ts';
 import { roundTrip, walk } from './rig.ts';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
-const track = <T extends { dispose(): Promise<void> }>(r: T): T => (cleanups.push(() => r.dispose()), r);
+const { track } = useCleanups();
 
 // s3rver knows one key pair, S3RVER/S3RVER (its documented default), and refuses unknown access keys.
 const CREDS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };

@@ -3,12 +3,11 @@
  * cache on a remote. A colleague's fresh `git clone` pulls any commit's
  * outputs, and `pipe metrics diff` compares across commits.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { PKG_ROOT, TestRepo } from '../helpers/repo.ts';
+import { useCleanups } from '../helpers/cleanup.ts';
 
 const PIPELINE = (scale: number) => `
 stages:
@@ -23,10 +22,7 @@ function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', ['-c', 'user.name=pipe test', '-c', 'user.email=test@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' });
 }
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
+const { track, tempDir } = useCleanups();
 
 describe('a study shared through git and a remote', () => {
   it("this repo's .gitignore lets pipeline.lock be committed, and keeps the local remote settings out", () => {
@@ -35,10 +31,9 @@ describe('a study shared through git and a remote', () => {
   });
 
   it('a fresh clone pulls two commits and diffs their metrics', async () => {
-    const remote = await mkdtemp(path.join(os.tmpdir(), 'pipe-remote-'));
-    cleanups.push(() => rm(remote, { recursive: true, force: true }));
+    const remote = await tempDir('pipe-remote-');
     const a = await TestRepo.create({ 'pipeline.yaml': PIPELINE(2), 'pipe.remotes.yaml': `remotes:\n  nas: { url: ${remote} }\n`, '.gitignore': 'cache/\n.pipe/\n' });
-    cleanups.push(() => a.dispose());
+    track(a);
     git(a.root, 'init', '-q');
     for (const scale of [2, 3]) {
       await a.write('pipeline.yaml', PIPELINE(scale));
@@ -49,8 +44,7 @@ describe('a study shared through git and a remote', () => {
     }
     expect(git(a.root, 'ls-files')).toContain('pipeline.lock');
 
-    const parent = await mkdtemp(path.join(os.tmpdir(), 'pipe-clone-'));
-    cleanups.push(() => rm(parent, { recursive: true, force: true }));
+    const parent = await tempDir('pipe-clone-');
     const b = path.join(parent, 'b');
     git(parent, 'clone', '-q', a.root, b);
     const pipe = (...args: string[]) => spawnSync(process.execPath, [path.join(PKG_ROOT, 'bin', 'pipe.js'), ...args], { cwd: b, encoding: 'utf8', env: { ...process.env, CI: '1', NO_COLOR: '1' } });

@@ -2,25 +2,14 @@
  * The SSH remote against a real OpenSSH server started on loopback, through
  * the system's ssh/sftp clients (one master connection, sftp batches).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestRepo } from '../helpers/repo.ts';
+import { useCleanups } from '../helpers/cleanup.ts';
 import { cloneOf, expectObjectsWhole, roundTrip, walk } from './rig.ts';
 import { haveSshd, sshRemoteYaml, startSshd, type Sshd } from './sshd.ts';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
-const track = <T extends { dispose(): Promise<void> }>(r: T): T => (cleanups.push(() => r.dispose()), r);
-
-async function remoteDir(): Promise<string> {
-  const d = await mkdtemp(path.join(os.tmpdir(), 'pipe-sshremote-'));
-  cleanups.push(() => rm(d, { recursive: true, force: true }));
-  return d;
-}
+const { track, tempDir } = useCleanups();
+const remoteDir = () => tempDir('pipe-sshremote-');
 
 describe.skipIf(!haveSshd && !process.env.CI)('SSH remote (real OpenSSH server on loopback)', () => {
   let sshd: Sshd;

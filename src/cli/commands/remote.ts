@@ -84,17 +84,32 @@ async function withRemote(io: CliIO, s: Session, f: RemoteFlags, body: (env: Syn
   return thrown !== undefined ? EXIT.failed : code;
 }
 
-function sayUnrecorded(io: CliIO, names: string[], what: string): void {
-  for (const n of names) io.stderr.write(`${n}: not in pipeline.lock, nothing to ${what} (run it with \`pipe run ${n}\`)\n`);
+/**
+ * What push, pull and status --remote start with: the session and the named
+ * stages (all when none; no upstream) the lock records; undefined after
+ * printing why not. Named stages the lock lacks are said when `verb` is given.
+ */
+async function lockedSelection(
+  io: CliIO,
+  targets: string[],
+  f: RemoteFlags,
+  verb?: string,
+): Promise<{ s: Session; refs: StageRefs[]; unrecorded: string[] } | undefined> {
+  const s = await sessionOrReport(io, f.file);
+  if (!s) return undefined;
+  const names = stagesOrReport(io, s, targets, { upstream: false });
+  if (!names) return undefined;
+  const { refs, unrecorded } = lockedStages(s, names);
+  if (verb && targets.length) {
+    for (const n of unrecorded) io.stderr.write(`${n}: not in pipeline.lock, nothing to ${verb} (run it with \`pipe run ${n}\`)\n`);
+  }
+  return { s, refs, unrecorded };
 }
 
 export async function pushCommand(io: CliIO, targets: string[], f: RemoteFlags): Promise<number> {
-  const s = await sessionOrReport(io, f.file);
-  if (!s) return EXIT.usage;
-  const names = stagesOrReport(io, s, targets, { upstream: false });
-  if (!names) return EXIT.usage;
-  const { refs, unrecorded } = lockedStages(s, names);
-  if (targets.length) sayUnrecorded(io, unrecorded, 'push');
+  const sel = await lockedSelection(io, targets, f, 'push');
+  if (!sel) return EXIT.usage;
+  const { s, refs } = sel;
   // Run records let `pipe run --pull` elsewhere find a stage by its key. A
   // clone that got its outputs by checkout has none yet: make it from the lock.
   const records = new Map<Digest, RunRecord>();
@@ -117,12 +132,9 @@ export async function pushCommand(io: CliIO, targets: string[], f: RemoteFlags):
 }
 
 export async function pullCommand(io: CliIO, targets: string[], f: RemoteFlags): Promise<number> {
-  const s = await sessionOrReport(io, f.file);
-  if (!s) return EXIT.usage;
-  const names = stagesOrReport(io, s, targets, { upstream: false });
-  if (!names) return EXIT.usage;
-  const { refs, unrecorded } = lockedStages(s, names);
-  if (targets.length) sayUnrecorded(io, unrecorded, 'pull');
+  const sel = await lockedSelection(io, targets, f, 'pull');
+  if (!sel) return EXIT.usage;
+  const { s, refs } = sel;
   // Temps of a killed earlier pull: their process is gone; what was complete was renamed in and stays.
   await s.store.cleanTemps();
   return withRemote(io, s, f, async (env) => {
@@ -143,11 +155,9 @@ export async function pullCommand(io: CliIO, targets: string[], f: RemoteFlags):
 
 /** `pipe status --remote`: per stage in the lock, what the remote has and lacks. */
 export async function remoteStatusCommand(io: CliIO, targets: string[], f: RemoteFlags): Promise<number> {
-  const s = await sessionOrReport(io, f.file);
-  if (!s) return EXIT.usage;
-  const names = stagesOrReport(io, s, targets, { upstream: false });
-  if (!names) return EXIT.usage;
-  const { refs, unrecorded } = lockedStages(s, names);
+  const sel = await lockedSelection(io, targets, f);
+  if (!sel) return EXIT.usage;
+  const { s, refs, unrecorded } = sel;
   const opened = await openRemoteOrReport(io, s, f.remote);
   if (!opened) return EXIT.failed;
   try {
