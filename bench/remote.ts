@@ -14,7 +14,7 @@
  *
  * Usage: node --import tsx bench/remote.ts [--files 3000] [--models 4] [--noop 10000]
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFile, mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,11 +33,16 @@ const MODELS = arg('models', 4);
 const NOOP = arg('noop', 10000);
 const CREDS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
-function pipe(cwd: string, args: string[], env: Record<string, string> = {}): number {
+/** Runs pipe and returns its wall time in seconds. Asynchronously: s3rver runs in this process and must keep serving. */
+async function pipe(cwd: string, args: string[], env: Record<string, string> = {}): Promise<number> {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [PIPE, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CI: '1', NO_COLOR: '1', ...env } });
+  const child = spawn(process.execPath, [PIPE, ...args], { cwd, env: { ...process.env, CI: '1', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const s = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`pipe ${args.join(' ')} in ${cwd} failed:\n${r.stdout}\n${r.stderr}`);
+  if (code !== 0) throw new Error(`pipe ${args.join(' ')} in ${cwd} failed:\n${out}`);
   return s;
 }
 
@@ -59,7 +64,7 @@ async function makeRepo(files: number, models: number, remotes: string): Promise
   const outs = models ? '[data, results, models]' : '[data, results]';
   await writeFile(path.join(dir, 'pipeline.yaml'), `stages:\n  study:\n    cmd: node gen.js\n    outs: ${outs}\n`);
   await writeFile(path.join(dir, 'pipe.remotes.yaml'), remotes);
-  pipe(dir, ['run']);
+  await pipe(dir, ['run']);
   return dir;
 }
 
@@ -69,10 +74,11 @@ async function cloneOf(a: string): Promise<string> {
   return b;
 }
 
+/** Object files in a repo's cache and their total size (file sizes, not disk blocks). */
 function du(dir: string): { bytes: number; files: number } {
-  const r = spawnSync('sh', ['-c', `find ${dir}/cache/objects -type f | wc -l; du -sb ${dir}/cache/objects | cut -f1`], { encoding: 'utf8' });
-  const [files, bytes] = r.stdout.trim().split('\n').map(Number);
-  return { files: files!, bytes: bytes! };
+  const r = spawnSync('find', [`${dir}/cache/objects`, '-type', 'f', '-printf', '%s\n'], { encoding: 'utf8' });
+  const sizes = r.stdout.trim().split('\n').filter(Boolean).map(Number);
+  return { files: sizes.length, bytes: sizes.reduce((a, b) => a + b, 0) };
 }
 
 const tmp: string[] = [];
@@ -93,11 +99,11 @@ try {
     const a = await makeRepo(FILES, MODELS, r.yaml(rdir));
     tmp.push(a);
     const size = du(a);
-    const push = pipe(a, ['push'], r.env);
-    const again = pipe(a, ['push'], r.env);
+    const push = await pipe(a, ['push'], r.env);
+    const again = await pipe(a, ['push'], r.env);
     const b = await cloneOf(a);
     tmp.push(b);
-    const pull = pipe(b, ['pull'], r.env);
+    const pull = await pipe(b, ['pull'], r.env);
     const mb = size.bytes / 2 ** 20;
     rows.push([r.name, `${mb.toFixed(0)} MB, ${size.files} objects`, `${push.toFixed(1)} s (${(mb / push).toFixed(0)} MB/s)`, `${pull.toFixed(1)} s (${(mb / pull).toFixed(0)} MB/s)`, `${again.toFixed(2)} s`]);
     console.error(`${r.name}: done`);
@@ -111,8 +117,8 @@ try {
     tmp.push(rdir);
     const a = await makeRepo(NOOP, 0, r.yaml(rdir));
     tmp.push(a);
-    const first = pipe(a, ['push'], r.env);
-    const noop = pipe(a, ['push'], r.env);
+    const first = await pipe(a, ['push'], r.env);
+    const noop = await pipe(a, ['push'], r.env);
     rows2.push([r.name, `${du(a).files}`, `${first.toFixed(1)} s`, `${noop.toFixed(2)} s`]);
     console.error(`${r.name}: no-op done`);
   }
