@@ -103,11 +103,10 @@ function batches<T>(items: T[], jobs: number): T[][] {
   return out;
 }
 
-/** Runs transfers in batches, `remote.jobs` batches at a time. */
-async function moveAll(remote: RemoteStore, dir: TransferDirection, items: Transfer[], meter: ProgressMeter): Promise<void> {
+/** Uploads in batches, `remote.jobs` batches at a time. */
+async function uploadAll(remote: RemoteStore, items: Transfer[], meter: ProgressMeter): Promise<void> {
   const limit = pLimit(remote.jobs);
-  const onDone = (t: Transfer) => meter.add(t.size);
-  await Promise.all(batches(items, remote.jobs).map((b) => limit(() => (dir === 'push' ? remote.upload(b, onDone) : remote.download(b, onDone)))));
+  await Promise.all(batches(items, remote.jobs).map((b) => limit(() => remote.upload(b, (t) => meter.add(t.size)))));
 }
 
 export interface SyncEnv {
@@ -178,7 +177,7 @@ export async function push(store: CacheStore, stages: StageRefs[], records: Map<
   const t0 = Date.now();
   env.emit({ type: 'transfer-started', time: t0, remote: env.name, direction: 'push', objects: total.objects, bytes: total.bytes, present: have.size });
   const meter = new ProgressMeter(env.emit, env.name, 'push', total);
-  for (const phase of phases) await moveAll(env.remote, 'push', phase, meter);
+  for (const phase of phases) await uploadAll(env.remote, phase, meter);
   if (total.objects) meter.flush();
   env.emit({ type: 'transfer-finished', time: Date.now(), remote: env.name, direction: 'push', ...meter.totals, durationMs: Date.now() - t0 });
   return { sent: meter.totals, skipped: have.size, failures };
@@ -299,35 +298,42 @@ async function downloadVerified(
 ): Promise<{ ok: Set<string>; failures: Failure[] }> {
   const ok = new Set<string>();
   const failures: Failure[] = [];
-  const arrived: Transfer[] = [];
   if (!items.length) return { ok, failures };
   const dirs = new Set(items.map((t) => path.dirname(t.local)));
   for (const d of dirs) await mkdir(d, { recursive: true });
-  try {
-    await moveAll(env.remote, 'pull', items, meter);
-  } finally {
-    // Whatever arrived (also when the transfer failed half way) is checked; the rest is cleaned.
-    for (const t of items) if (existsSync(t.local)) arrived.push(t);
-    const limit = pLimit(4);
-    await Promise.all(
-      arrived.map((t) =>
-        limit(async () => {
-          const bad = await check(t).catch((e: unknown) => `it cannot be read (${(e as Error).message})`);
-          if (bad) {
-            await unlink(t.local).catch(() => {});
-            failures.push(
-              failure('corrupt-cache', `remote ${env.remote.label}: ${t.key} is damaged (${bad}); not used`, {
-                hint: 'push it again from a clone that has it (pipe push), or run the stage (pipe run)',
-              }),
-            );
-            return;
-          }
-          await rename(t.local, finalName(t.local));
-          ok.add(t.key);
-        }),
-      ),
-    );
-  }
+  /** Checks what arrived of one batch and renames it in; the rest is deleted. */
+  const settle = async (batch: Transfer[]): Promise<void> => {
+    for (const t of batch) {
+      if (!existsSync(t.local)) continue;
+      const bad = await check(t).catch((e: unknown) => `it cannot be read (${(e as Error).message})`);
+      if (bad) {
+        await unlink(t.local).catch(() => {});
+        failures.push(
+          failure('corrupt-cache', `remote ${env.remote.label}: ${t.key} is damaged (${bad}); not used`, {
+            hint: 'push it again from a clone that has it (pipe push), or run the stage (pipe run)',
+          }),
+        );
+        continue;
+      }
+      await rename(t.local, finalName(t.local));
+      ok.add(t.key);
+    }
+  };
+  // Each batch is settled as soon as it is down, so a pull killed half way keeps every finished batch.
+  const limit = pLimit(env.remote.jobs);
+  const done = await Promise.allSettled(
+    batches(items, env.remote.jobs).map((b) =>
+      limit(async () => {
+        try {
+          await env.remote.download(b, (t) => meter.add(t.size));
+        } finally {
+          await settle(b);
+        }
+      }),
+    ),
+  );
+  const thrown = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+  if (thrown) throw thrown.reason;
   return { ok, failures };
 }
 

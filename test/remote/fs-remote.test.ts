@@ -46,7 +46,7 @@ describe('folder remote', () => {
     expect(await b.read('out.txt')).toBe('precious\n');
   }, 60_000);
 
-  it('a push killed half way leaves no partial object; the next push resumes and completes', async () => {
+  it('a push or pull killed half way leaves no partial object; the next one resumes and completes', async () => {
     const dir = await remoteDir();
     // 400 files of 64 KB: long enough to be killed in the middle.
     const a = track(
@@ -73,8 +73,16 @@ describe('folder remote', () => {
     const sent = Number(/pushed (\d+) file/.exec(resumed.stdout)![1]);
     expect(sent).toBeLessThan(402); // 400 objects + manifest + run record, minus what the first push finished
     expect(await expectObjectsWhole(dir)).toBe(400);
+    // A pull killed half way: only whole objects in the local cache, and the next pull completes.
     const b = track(await cloneOf(a));
-    expect((await b.pipe(['pull'])).code).toBe(0);
+    const killed = b.start(['pull']);
+    while ((await walk(b.path('cache/objects'))).filter((f) => !f.includes('.pipe-tmp')).length < 20) await new Promise((r) => setTimeout(r, 5));
+    killed.child.kill('SIGKILL');
+    await killed.done;
+    expect(await expectObjectsWhole(b.path('cache'))).toBeLessThan(400);
+    const again = await b.pipe(['pull']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await expectObjectsWhole(b.path('cache'))).toBe(400);
     expect((await readdir(b.path('out'))).length).toBe(400);
   }, 120_000);
 
