@@ -65,23 +65,29 @@ function reporterFor(io: CliIO, json: boolean): Reporter {
   return createReporter({ json, stdout: io.stdout, stderr: io.stderr, readSource, cwd: io.cwd, env: io.env });
 }
 
-/** Runs `f` with the remote open and closes it whatever happens; a thrown remote failure is printed. */
-async function withRemote(io: CliIO, s: Session, f: RemoteFlags, body: (env: SyncEnv) => Promise<number>): Promise<number> {
+/** What a push or pull says when done: printed after the reporter is closed, so Ink's last frame stays intact. */
+interface Outcome {
+  failures: Failure[];
+  line?: string;
+}
+
+/** Runs `body` with the remote open and closes both whatever happens; a thrown remote failure is printed. */
+async function withRemote(io: CliIO, s: Session, f: RemoteFlags, body: (env: SyncEnv) => Promise<Outcome>): Promise<number> {
   const opened = await openRemoteOrReport(io, s, f.remote);
   if (!opened) return EXIT.failed;
   const reporter = reporterFor(io, f.json);
-  let thrown: unknown;
-  let code: number = EXIT.failed;
+  let out: Outcome;
   try {
-    code = await body({ remote: opened.remote, name: opened.spec.name, emit: (e) => reporter.onEvent(e) });
+    out = await body({ remote: opened.remote, name: opened.spec.name, emit: (e) => reporter.onEvent(e) });
   } catch (e) {
-    thrown = e;
+    out = { failures: [isFailureError(e) ? e.failure : toFailure(e)] };
   } finally {
     await reporter.close?.();
     await opened.remote.close();
   }
-  if (thrown !== undefined) printFailures(io, [isFailureError(thrown) ? thrown.failure : toFailure(thrown)]);
-  return thrown !== undefined ? EXIT.failed : code;
+  if (out.line && !f.json) io.stdout.write(out.line + '\n');
+  printFailures(io, out.failures);
+  return out.failures.length ? EXIT.failed : EXIT.ok;
 }
 
 /**
@@ -125,9 +131,7 @@ export async function pushCommand(io: CliIO, targets: string[], f: RemoteFlags):
   }
   return withRemote(io, s, f, async (env) => {
     const res = await push(s.store, refs, records, env);
-    printFailures(io, res.failures);
-    if (!f.json) io.stdout.write(`pushed ${res.sent.objects} file(s), ${formatBytes(res.sent.bytes)} to ${env.remote.label}; ${res.skipped} already there\n`);
-    return res.failures.length ? EXIT.failed : EXIT.ok;
+    return { failures: res.failures, line: `pushed ${res.sent.objects} file(s), ${formatBytes(res.sent.bytes)} to ${env.remote.label}; ${res.skipped} already there` };
   });
 }
 
@@ -135,21 +139,18 @@ export async function pullCommand(io: CliIO, targets: string[], f: RemoteFlags):
   const sel = await lockedSelection(io, targets, f, 'pull');
   if (!sel) return EXIT.usage;
   const { s, refs } = sel;
-  // Temps of a killed earlier pull: their process is gone; what was complete was renamed in and stays.
-  await s.store.cleanTemps();
   return withRemote(io, s, f, async (env) => {
+    // Temps of a killed earlier pull (their process is gone); what it finished was renamed in and stays.
+    await s.store.cleanTemps();
     const res = await pull(s.store, refs, env);
     const co = await checkoutStages(s, refs.map((r) => r.stage));
     printWarnings(io, await saveHashCaches(s));
-    const failures: Failure[] = [...res.failures, ...co.failures];
-    printFailures(io, failures);
-    if (!f.json) {
-      io.stdout.write(
+    return {
+      failures: [...res.failures, ...co.failures],
+      line:
         `pulled ${res.received.objects} file(s), ${formatBytes(res.received.bytes)} from ${env.remote.label}; ` +
-          `${co.restored.length} output(s) restored, ${co.same} already as recorded\n`,
-      );
-    }
-    return failures.length ? EXIT.failed : EXIT.ok;
+        `${co.restored.length} output(s) restored, ${co.same} already as recorded`,
+    };
   });
 }
 
