@@ -57,6 +57,9 @@ export async function openS3Remote(spec: S3Spec): Promise<RemoteStore> {
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 3,
   };
+  // The SDK warns on every command that releases after January 2027 will need Node 22; the version
+  // package-lock.json pins works on Node 20, and the warning is noise in pipe's output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const client = new S3Client(cfg);
   const key = (k: string) => (spec.prefix ? `${spec.prefix}/${k}` : k);
   const fail = (what: string, e: unknown): never => {
@@ -92,13 +95,21 @@ export async function openS3Remote(spec: S3Spec): Promise<RemoteStore> {
     jobs,
     async present(keys) {
       try {
+        const limit = pLimit(jobs * 2);
         if (keys.length > HEAD_LIMIT) {
-          const tops = new Set(keys.map((k) => k.slice(0, k.indexOf('/') + 1)));
+          // One listing per folder (objects/ab/, manifests/, runs/), in parallel: a few hundred
+          // requests for any number of objects, and each listing stays small.
+          const dirs = new Set(keys.map((k) => k.slice(0, k.lastIndexOf('/') + 1)));
           const all = new Set<string>();
-          for (const t of tops) for (const k of await list(t)) all.add(k);
+          await Promise.all(
+            [...dirs].map((d) =>
+              limit(async () => {
+                for (const k of await list(d)) all.add(k);
+              }),
+            ),
+          );
           return new Set(keys.filter((k) => all.has(k)));
         }
-        const limit = pLimit(jobs * 2);
         const have = new Set<string>();
         await Promise.all(
           keys.map((k) =>
