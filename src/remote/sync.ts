@@ -95,9 +95,13 @@ class ProgressMeter {
   }
 }
 
-/** Batches of about equal count, `jobs` or more of them, none over 256 files (one sftp session each for SSH). */
+/**
+ * Batches of about equal count, about four per parallel job so that the
+ * finished ones settle (and count as done for a resumed pull) while the rest
+ * move, none over 256 files (one sftp session each for SSH).
+ */
 function batches<T>(items: T[], jobs: number): T[][] {
-  const size = Math.max(1, Math.min(256, Math.ceil(items.length / jobs)));
+  const size = Math.max(1, Math.min(256, Math.ceil(items.length / (jobs * 4))));
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
