@@ -5,7 +5,7 @@ import type { ItemContext } from '../../src/stage-api.ts';
 import { imageError, IMAGE_EXTS, readSize, splitRel, writeImage } from '../lib/image/io.ts';
 import { maskToRgb, readMask } from '../lib/image/mask-io.ts';
 import { loadOpenCv } from '../lib/image/opencv.ts';
-import { autoTolerance, binaryToLabels, colorsToLabels } from '../lib/image/palette.ts';
+import { autoTolerance, binaryToLabels, colorsToLabels, groupColours } from '../lib/image/palette.ts';
 import type { RgbImage } from '../lib/image/types.ts';
 import { findInstances, type Instance } from './instances.ts';
 import { convertPalette, type ConvertParams } from './params.ts';
@@ -21,7 +21,7 @@ export interface MaskSummary {
   unknown: number;
   /** Pixels snapped to a class colour within the tolerance (not exact). */
   snapped: number;
-  /** The most common unknown colours of this mask: `[0xRRGGBB, pixels]`. */
+  /** The largest groups of unknown colours of this mask (see `groupColours`): `[0xRRGGBB, pixels]`. */
   unknownColours: [number, number][];
   /** Every pixel is black or white, and some are white (a binary 0/255 mask). */
   blackWhite: boolean;
@@ -107,7 +107,7 @@ export async function convertItem(ctx: ItemContext<ConvertParams>): Promise<Mask
   const { dir, stem } = splitRel(ctx.rel);
   await writeImage(path.join(ctx.outDir, dir, `${stem}.png`), r.labels, { format: 'png' });
   if (r.unknown > 0) ctx.log(`${maskName}: ${r.unknown} pixels of colours not in the palette -> ${p.ignoreLabel}`);
-  const unknownColours = [...r.unknownColours.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  const unknownColours = groupColours(r.unknownColours).slice(0, 8);
   return {
     width: mask.width,
     height: mask.height,

@@ -23,8 +23,10 @@ export const convertParams = z
      */
     tolerance: z.union([z.literal('auto'), z.number().int().min(0).max(255)]).default('auto'),
     /**
-     * Largest share of all mask pixels that may have colours outside the palette (they become the ignore
-     * label); above it the stage fails naming the colours, since a class is probably missing from the palette.
+     * Largest share of all mask pixels that one colour outside the palette (with the colours close to it,
+     * such as its JPEG noise) may cover; above it the stage fails naming the colour, since a class is
+     * probably missing from the palette. Unknown colours become the ignore label; soft edges and blends,
+     * spread over many colours, never reach it.
      */
     maxUnknown: z.number().min(0).max(1).default(0.05),
     /** Folder of the matching images (same sub-folders and stems): size check and COCO image entries. */

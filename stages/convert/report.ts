@@ -1,7 +1,7 @@
 /** The aggregate outputs of `convert`: the class list with class balance, checks over all masks, split lists, the COCO document. */
 import { failure, FailureError } from '../../src/stage-api.ts';
 import { CLASSES_FORMAT } from '../lib/image/class-list.ts';
-import { rgbText, unpackRgb } from '../lib/image/palette.ts';
+import { colourDistance, GROUP_RADIUS, groupColours, rgbText, unpackRgb } from '../lib/image/palette.ts';
 import type { MaskSummary } from './convert.ts';
 import { isBackground } from './convert.ts';
 import { convertPalette, type ConvertParams } from './params.ts';
@@ -16,10 +16,9 @@ export interface Unpaired {
 
 const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
+/** The groups of unknown colours over all masks, largest first. */
 function unknownTotals(rows: Row[]): [number, number][] {
-  const all = new Map<number, number>();
-  for (const { summary } of rows) for (const [k, n] of summary.unknownColours) all.set(k, (all.get(k) ?? 0) + n);
-  return [...all.entries()].sort((a, b) => b[1] - a[1]);
+  return groupColours(rows.flatMap((r) => r.summary.unknownColours));
 }
 
 /**
@@ -101,18 +100,22 @@ export function checkConversion(p: ConvertParams, rows: Row[], unpaired: Unpaire
     pixels += summary.width * summary.height;
     unknown += summary.unknown;
   }
-  const top = unknownTotals(rows).slice(0, 5);
-  const colours = top.map(([k, n]) => `${rgbText(unpackRgb(k))} ${((100 * n) / pixels).toFixed(2)}%`).join(', ');
-  if (pixels > 0 && unknown > p.maxUnknown * pixels) {
+  const groups = unknownTotals(rows);
+  const colours = groups
+    .slice(0, 5)
+    .map(([k, n]) => `${rgbText(unpackRgb(k))} ${((100 * n) / pixels).toFixed(2)}%`)
+    .join(', ');
+  const largest = groups[0];
+  if (largest && largest[1] > p.maxUnknown * pixels) {
     const worst = rows
-      .filter((r) => r.summary.unknown > 0)
+      .filter((r) => r.summary.unknownColours.some(([k]) => colourDistance(unpackRgb(k), unpackRgb(largest[0])) <= GROUP_RADIUS))
       .sort((a, b) => b.summary.unknown - a.summary.unknown)
       .slice(0, 3)
       .map((r) => r.rel);
     throw new FailureError(
-      failure('io', `${((100 * unknown) / pixels).toFixed(1)}% of the pixels of the masks in ${p.masks} have colours that are not in the palette (most: ${colours}; e.g. in ${worst.join(', ')})`, {
+      failure('io', `${((100 * largest[1]) / pixels).toFixed(1)}% of the pixels of the masks in ${p.masks} have the colour ${rgbText(unpackRgb(largest[0]))} (or close to it), which is not in the palette (unknown colours: ${colours}; e.g. in ${worst.join(', ')})`, {
         file: p.masks,
-        hint: `add a palette entry (name and colour) for each of these colours; colours that mean "no class" (object borders) become the ignore label ${p.ignoreLabel} if you raise maxUnknown (now ${p.maxUnknown}); for JPEG masks raise tolerance`,
+        hint: `add a palette entry (name and colour) for each colour that is a class; a colour that means "no class" (object borders) becomes the ignore label ${p.ignoreLabel} if you raise maxUnknown (now ${p.maxUnknown})`,
       }),
     );
   }

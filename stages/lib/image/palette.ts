@@ -204,6 +204,28 @@ export function binaryToLabels(mask: RgbImage): LabelResult {
   return { labels: { data: out, width: mask.width, height: mask.height }, counts: [n - ones, ones], unknown: 0, snapped, unknownColours: new Map() };
 }
 
+/** Colours within this distance of a group's first (most common) colour join the group. */
+export const GROUP_RADIUS = 24;
+
+/**
+ * Unknown colours (`[0xRRGGBB, pixels]`) grouped around their most common
+ * members, largest group first: a class missing from the palette is one group
+ * holding many pixels (a flat region of one colour, with its JPEG noise),
+ * while soft edges and blends between classes spread over many small groups.
+ * Each group is named by its most common colour.
+ */
+export function groupColours(colours: Iterable<readonly [number, number]>): [number, number][] {
+  const sorted = [...colours].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  const groups: { key: number; rgb: Rgb; pixels: number }[] = [];
+  for (const [key, n] of sorted) {
+    const rgb = unpackRgb(key);
+    const g = groups.find((x) => colourDistance(x.rgb, rgb) <= GROUP_RADIUS);
+    if (g) g.pixels += n;
+    else groups.push({ key, rgb, pixels: n });
+  }
+  return groups.sort((a, b) => b.pixels - a.pixels).map((g) => [g.key, g.pixels]);
+}
+
 /** `0xRRGGBB` to `[r, g, b]`. */
 export function unpackRgb(key: number): Rgb {
   return [(key >> 16) & 255, (key >> 8) & 255, key & 255];

@@ -25,6 +25,7 @@ import {
   autoTolerance,
   colorsToLabels,
   coloursOf,
+  groupColours,
   extendPalette,
   IGNORE_LABEL,
   rgbText,
@@ -50,7 +51,7 @@ export interface ModelClasses {
   name: string;
 }
 
-/** Largest share of one colour mask's pixels that may have colours outside the palette. */
+/** Largest share of one colour mask's pixels that one colour outside the palette (and colours close to it) may cover. */
 export const MAX_UNKNOWN_FRACTION = 0.05;
 
 const BINARY_HINT =
@@ -147,7 +148,8 @@ function listValues(hist: Uint32Array, pick: (v: number) => boolean): number[] {
  * Reads one label file with `spec`. Index labels: every value must be a class
  * (0..C-1) or the ignore label, and the file must not be a colour image.
  * Colour masks: colours snap to the palette within its unambiguous tolerance;
- * the rest is ignored, but more than 5% of the image is a failure.
+ * the rest is ignored, but one unknown colour covering more than 5% of the
+ * image is a failure (a class missing from the palette).
  */
 export async function decodeLabelFile(file: string, name: string, spec: LabelSpec): Promise<DecodedLabel> {
   const C = spec.classes.names.length;
@@ -157,11 +159,12 @@ export async function decodeLabelFile(file: string, name: string, spec: LabelSpe
     const palette = spec.classes.names.map((n, i) => ({ name: n, color: spec.classes.colors[i]! }));
     const r = colorsToLabels(maskToRgb(m), palette, IGNORE_LABEL, autoTolerance(palette));
     const n = m.width * m.height;
-    if (r.unknown > MAX_UNKNOWN_FRACTION * n) {
-      const top = [...r.unknownColours.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
-      const onlyWhite = top.length === 1 && top[0]![0] === 0xffffff;
+    const groups = groupColours(r.unknownColours);
+    if (groups.length && groups[0]![1] > MAX_UNKNOWN_FRACTION * n) {
+      const top = groups.slice(0, 5);
+      const onlyWhite = top[0]![0] === 0xffffff && m.data.every((v) => v === 0 || v === 255);
       throw new FailureError(
-        failure('io', `${name}: ${((100 * r.unknown) / n).toFixed(1)}% of the pixels have colours that are no class of ${spec.source}: ${top.map(([k, c]) => `${rgbText(unpackRgb(k))} ${c} px`).join(', ')}`, {
+        failure('io', `${name}: ${((100 * top[0]![1]) / n).toFixed(1)}% of the pixels have the colour ${rgbText(unpackRgb(top[0]![0]))} (or close to it), which is no class of ${spec.source} (unknown colours: ${top.map(([k, c]) => `${rgbText(unpackRgb(k))} ${c} px`).join(', ')})`, {
           file: name,
           hint: onlyWhite ? BINARY_HINT : 'add these colours to the palette (one class each), or convert the masks with the convert stage, which maps unknown colours to the ignore label and reports them',
         }),
