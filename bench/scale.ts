@@ -3,7 +3,7 @@
  * dep files (1,000 / 10,000 / 100,000), side by side with Snakemake on the
  * same files, with peak memory. Prints one Markdown table.
  *
- *   node --import tsx bench/scale.ts [sizes=1000,10000,100000] [--runs 5] [--cap 600] [--keep]
+ *   node --import tsx bench/scale.ts [sizes=1000,10000,100000] [--runs 5] [--cap 600] [--no-snakemake] [--keep]
  *
  * The pipeline is the same two rules in both tools: a per-file copy (pipe: the
  * plain-JS per-item stage `bench-copy` from bench/stages, so the first full run
@@ -36,7 +36,7 @@ const keep = argv.includes('--keep');
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(repo, 'bin', 'pipe.js');
 const env = { ...process.env, CI: '1', PIPE_STAGES_PATH: path.join(repo, 'bench', 'stages') };
-const hasSnakemake = spawnSync('snakemake', ['--version']).status === 0;
+const hasSnakemake = !argv.includes('--no-snakemake') && spawnSync('snakemake', ['--version']).status === 0;
 const PER_DIR = 100;
 
 interface Timing {
@@ -119,7 +119,7 @@ async function measure(n: number): Promise<Row[]> {
     }
 
     if (!hasSnakemake) {
-      for (const what of ['no-op `-n`', 'one file changed, `-c1`']) rows.push({ files: n, what, tool: 'snakemake', note: 'not installed' });
+      for (const what of ['no-op `-n`', 'one file changed, `-c1`']) rows.push({ files: n, what, tool: 'snakemake', note: 'not run' });
       return rows;
     }
     await setUpSnakemake(dir);
