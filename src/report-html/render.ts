@@ -101,7 +101,7 @@ function stripsSection(strips: StripView[]): string {
           r.pictures.map((p, i) => `<td>${picture(p, `${e.columns[i]!} ${r.stem}`)}</td>`).join('') +
           '</tr>',
       );
-      return `${title}${notes}<table class="strip" id="strip-${esc(slug(e.stage + ' ' + e.title))}"><thead><tr><th></th>${e.columns.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+      return `${title}${notes}<table class="strip" id="strip-${esc(slug(e.stage + ' ' + e.title))}"><thead><tr><th>sample</th>${e.columns.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
     })
     .join('\n');
 }
