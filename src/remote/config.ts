@@ -142,7 +142,7 @@ async function readConfigFile(file: string): Promise<Result<FileShape | undefine
       failure('usage', `${path.basename(file)}: ${where}: ${i.message}`, {
         file,
         ...(pos ? { span: { file, line: pos.line, col: pos.col } } : {}),
-        hint: 'see README.md, "Sharing results": url, jobs, port, identityFile, sshConfig, options, endpoint, region, profile, forcePathStyle',
+        hint: 'see README.md, "Share results: remotes": url, jobs, port, identityFile, sshConfig, options, endpoint, region, profile, forcePathStyle',
       }),
     );
   }

@@ -17,6 +17,11 @@ describe('folder remote', () => {
     const dir = await remoteDir();
     const { a, b, c } = await roundTrip(`remotes:\n  nas: { url: ${dir} }\n`);
     [a, b, c].forEach(track);
+    const text = await c.pipe(['status', '--remote']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`remote nas (${dir})`);
+    expect(text.stdout).toMatch(/^stage\s+outputs\s+remote\s+local cache$/m);
+    expect(text.stdout).toMatch(/^gen\s+6 file\(s\), \d+ B\s+has all\s+has all$/m);
     // The remote mirrors the cache layout: objects by hash, manifests, run records; no temps left.
     const files = await walk(dir);
     expect(files.some((f) => f.startsWith('runs/'))).toBe(true);
