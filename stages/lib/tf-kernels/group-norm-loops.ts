@@ -196,6 +196,9 @@ export function groupNormBackward(
           d0 *= mask(act, scale[k]! * x0 + shift[k]!);
           d1 *= mask(act, scale[k]! * x1 + shift[k]!);
         }
+        // dx holds dz until pass 2.
+        dx[o + k] = d0;
+        dx[o + c + k] = d1;
         sdz[k]! += d0 + d1;
         sdzx[k]! += d0 * x0 + d1 * x1;
       }
@@ -204,6 +207,7 @@ export function groupNormBackward(
       for (let k = 0; k < c; k++) {
         const xv = x[o + k]!;
         const d = act === 0 ? dy[o + k]! : dy[o + k]! * mask(act, scale[k]! * xv + shift[k]!);
+        dx[o + k] = d;
         sdz[k]! += d;
         sdzx[k]! += d * xv;
       }
@@ -233,14 +237,10 @@ export function groupNormBackward(
       dbeta[k] = (b === 0 ? 0 : dbeta[k]!) + gb[k]!;
       dgamma[k] = (b === 0 ? 0 : dgamma[k]!) + gg[k]!;
     }
-    // Pass 2: dx.
+    // Pass 2: dx from dz (stored in dx by pass 1).
     for (let k = 0; k < c; k++) pk[k] = gamma[k]! * rstd[(k / cg) | 0]!;
     for (let o = base; o < end; o += c) {
-      for (let k = 0; k < c; k++) {
-        const xv = x[o + k]!;
-        const d = act === 0 ? dy[o + k]! : dy[o + k]! * mask(act, scale[k]! * xv + shift[k]!);
-        dx[o + k] = pk[k]! * d + q[k]! * xv + r[k]!;
-      }
+      for (let k = 0; k < c; k++) dx[o + k] = pk[k]! * dx[o + k]! + q[k]! * x[o + k]! + r[k]!;
     }
   }
 }
