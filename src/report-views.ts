@@ -19,8 +19,8 @@ export interface TableColumn {
   /** Mark the best cell of the column: the highest ('max') or lowest ('min'). */
   best?: 'max' | 'min';
   /**
-   * A dotted key (with `*` standing for the same sub-key) whose value null or
-   * 0 means the thing measured is absent, e.g. a class with no pixels in the
+   * A dotted key (with `*` standing for the same sub-key) whose value null
+   * means the thing measured is absent, e.g. a class with no pixels in the
    * test set: the cell then says "absent" and takes no part in the best mark.
    */
   absentIf?: string;

@@ -16,7 +16,7 @@ const column = z.strictObject({
   key: z.string().min(1).describe('Dotted key in the file (`meanIoU`, `iou.*`)'),
   format: z.enum(['percent', 'number']).optional().describe('percent: fractions as "72.6%"'),
   best: z.enum(['max', 'min']).optional().describe('Mark the best cell of the column'),
-  absentIf: z.string().optional().describe('Key whose value null or 0 means "absent" (e.g. a class with no pixels in the test set)'),
+  absentIf: z.string().optional().describe('Key whose value null means "absent" (e.g. a class with no pixels in the test set)'),
   chart: z.union([z.boolean(), varRef]).optional().describe('Also draw the column as bars'),
 });
 

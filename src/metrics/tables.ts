@@ -52,7 +52,7 @@ function cellOf(obj: unknown, c: TableColumn, sub: string | undefined): Cell {
   const key = sub === undefined ? c.key : `${c.key.slice(0, -1)}${sub}`;
   if (c.absentIf !== undefined) {
     const a = atKey(obj, sub === undefined ? c.absentIf : c.absentIf.replace('*', sub));
-    if (a === null || a === 0) return { absent: true };
+    if (a === null) return { absent: true };
   }
   const v = atKey(obj, key);
   if (v === null) return { absent: true };

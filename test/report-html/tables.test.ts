@@ -27,7 +27,7 @@ describe('collectTables', () => {
   const files: Record<string, unknown> = {
     'a.json': { meanIoU: 0.9, iou: { bg: 0.95, valve: 0.8 }, classAccuracy: { bg: 1, valve: 0.9 }, loss: 0.2 },
     'b.json': { meanIoU: 0.5, iou: { bg: 0.9, valve: 0 }, classAccuracy: { bg: 1, valve: null }, loss: 0.2 },
-    'c.json': { meanIoU: 0.6, iou: { bg: 0.7, valve: 0.3, pipe: 0.2 }, classAccuracy: { bg: 1, valve: 0.5, pipe: 0.4 }, loss: 0.5 },
+    'c.json': { meanIoU: 0.6, iou: { bg: 0.7, valve: 0.3, pipe: 0.2 }, classAccuracy: { bg: 1, valve: 0.5, pipe: 0 }, loss: 0.5 },
     'd.json': { meanIoU: 0.7, iou: { bg: 0.6, valve: 0.4, pipe: null }, loss: 0.3 },
     'bad.json': '{not json',
   };
@@ -54,7 +54,7 @@ describe('collectTables', () => {
     expect(t!.errors).toEqual([expect.stringContaining('bad.json is not valid JSON')]);
   });
 
-  it('says "absent" where the absentIf key is null, or the value itself is null; "-" where a key is missing', async () => {
+  it('says "absent" where the absentIf key is null, or the value itself is null (not where it is 0); "-" where a key is missing', async () => {
     const [t] = await collectTables(g, '/repo', read);
     const [xb, yb, xd, yd] = t!.rows;
     expect(yb!.cells['IoU valve']).toEqual({ absent: true });
@@ -62,6 +62,8 @@ describe('collectTables', () => {
     expect(yd!.cells['IoU pipe']).toEqual({ absent: true });
     expect(xb!.cells['IoU pipe']).toEqual({ missing: true });
     expect(xd!.cells.loss).toEqual({ value: 0.5 });
+    // 0 at the absentIf key is a score (a class present but never found), not "absent".
+    expect(xd!.cells['IoU pipe']).toEqual({ value: 0.2 });
     const col = t!.columns.find((c) => c.label === 'IoU valve')!.column;
     expect(cellText(yb!.cells['IoU valve'], col)).toBe('absent');
     expect(cellText(xb!.cells['IoU valve'], col)).toBe('80.0%');
