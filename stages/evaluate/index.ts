@@ -5,6 +5,7 @@
  * Cheap to import: tfjs loads inside run().
  */
 import { defineStage } from '../../src/stage-api.ts';
+import { modelFiles } from '../lib/tf/model-files.ts';
 import { evaluateParams, type EvaluateParams } from './params.ts';
 
 export default defineStage<EvaluateParams>({
@@ -12,7 +13,8 @@ export default defineStage<EvaluateParams>({
   kind: 'whole',
   description: 'Score a trained segmentation model on a split: IoU per class, mean IoU, accuracy; prediction PNGs and overlays',
   params: evaluateParams,
-  io: (p) => ({ deps: [p.model, p.images, p.labels, ...(p.list ? [p.list] : [])], outs: [p.out], metrics: [`${p.out}/metrics.json`] }),
+  // The model's own files, not the whole folder: train's curve and timings beside them differ on every run.
+  io: (p) => ({ deps: [...modelFiles(p.model), p.images, p.labels, ...(p.list ? [p.list] : [])], outs: [p.out], metrics: [`${p.out}/metrics.json`] }),
   // One thread, like train: without a GPU, evaluations run side by side, one per core.
   resources: () => ({ gpu: 1, cpu: 1 }),
   report: (p) => [

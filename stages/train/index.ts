@@ -3,6 +3,7 @@
  * LargeFOV) with TensorFlow.js. Cheap to import: tfjs loads inside run().
  */
 import { defineStage } from '../../src/stage-api.ts';
+import { modelFiles } from '../lib/tf/model-files.ts';
 import { isBackboneFolder, trainParams, type TrainParams } from './params.ts';
 
 export default defineStage<TrainParams>({
@@ -11,7 +12,7 @@ export default defineStage<TrainParams>({
   description: 'Train a DeepLab (v3+ MobileNetV2 or v1 LargeFOV) segmentation model with TensorFlow.js',
   params: trainParams,
   io: (p) => ({
-    deps: [p.images, p.labels, ...(p.list ? [p.list] : []), ...(p.init ? [p.init] : []), ...(isBackboneFolder(p.backbone) ? [p.backbone] : [])],
+    deps: [p.images, p.labels, ...(p.list ? [p.list] : []), ...(p.init ? modelFiles(p.init) : []), ...(isBackboneFolder(p.backbone) ? [p.backbone] : [])],
     outs: [p.out],
     metrics: [`${p.out}/train.json`],
   }),

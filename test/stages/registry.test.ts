@@ -40,3 +40,20 @@ describe('built-in stage registry', () => {
     expect(synth.filter((f) => f.startsWith('stages/lib/image/') && !ownImageLib.includes(f))).toEqual([]);
   });
 });
+
+describe('what model consumers depend on', () => {
+  it("evaluate and train's init depend on a model's own files, not on the timings train writes beside them", async () => {
+    const b = await loadBuiltins(['evaluate', 'train']);
+    const evaluate = b.get('evaluate')!.stage;
+    const ep = evaluate.params.parse({ model: 'models/m', images: 'img', labels: 'lab', out: 'res' });
+    const deps = evaluate.io(ep).deps;
+    expect(deps).toEqual(expect.arrayContaining(['models/m/model.json', 'models/m/weights.bin']));
+    // The folder itself would take in train.json's seconds and curve.csv's images/s: a new key on every run.
+    expect(deps).not.toContain('models/m');
+    expect(deps.some((d) => d.endsWith('train.json') || d.endsWith('curve.csv'))).toBe(false);
+    const train = b.get('train')!.stage;
+    const tp = train.params.parse({ images: 'img', labels: 'lab', out: 'models/n', init: 'models/m' });
+    expect(train.io(tp).deps).toEqual(expect.arrayContaining(['models/m/model.json', 'models/m/weights.bin']));
+    expect(train.io(tp).deps).not.toContain('models/m');
+  });
+});

@@ -9,9 +9,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../../../src/stage-api.ts';
 import type { ClassList } from '../image/class-list.ts';
+import { MODEL_JSON, MODEL_WEIGHTS as WEIGHTS } from './model-files.ts';
 import { buildModel, type ModelConfig, type SegModel } from './models/index.ts';
 
-const WEIGHTS = 'weights.bin';
 const FORMAT = 'pipe-segmentation';
 
 /** A tf.io handler for a folder: `save` writes model.json + weights.bin, `load` reads them. */
@@ -28,11 +28,11 @@ export function folderHandler(dir: string): Required<Pick<tf.io.IOHandler, 'save
         weightsManifest: [{ paths: [WEIGHTS], weights: a.weightSpecs ?? [] }],
         ...(a.userDefinedMetadata ? { userDefinedMetadata: a.userDefinedMetadata } : {}),
       };
-      await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(json, null, 1));
+      await writeFileAtomic(path.join(dir, MODEL_JSON), JSON.stringify(json, null, 1));
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(a) };
     },
     async load(): Promise<tf.io.ModelArtifacts> {
-      const json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
+      const json = JSON.parse(await readFile(path.join(dir, MODEL_JSON), 'utf8')) as tf.io.ModelJSON;
       const manifest = json.weightsManifest ?? [];
       const buffers: ArrayBuffer[] = [];
       const specs: tf.io.WeightsManifestEntry[] = [];
@@ -108,7 +108,7 @@ export async function loadModel(dir: string, extraPrefix = 'opt/'): Promise<Load
   }
   const topology = artifacts.modelTopology as unknown as Topology;
   if (!topology || topology.format !== FORMAT || !topology.config) {
-    throw new Error(`${path.join(dir, 'model.json')} is not a model saved by pipe's train stage`);
+    throw new Error(`${path.join(dir, MODEL_JSON)} is not a model saved by pipe's train stage`);
   }
   const all = tf.io.decodeWeights(artifacts.weightData ?? new ArrayBuffer(0), artifacts.weightSpecs ?? []);
   const weights: tf.NamedTensorMap = {};
