@@ -32,6 +32,8 @@ if (fresh()) {
   await import(pathToFileURL(built).href);
 } else {
   const { register } = await import('tsx/esm/api');
-  register();
+  // tsx would read the tsconfig of the folder pipe runs in (a user's project), which lacks ours
+  // ("jsx": "react-jsx"): the Ink UI then fails with "React is not defined".
+  register({ tsconfig: path.join(root, 'tsconfig.json') });
   await import(pathToFileURL(source).href);
 }
