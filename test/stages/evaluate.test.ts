@@ -34,7 +34,8 @@ async function run(over: Record<string, unknown> = {}): Promise<void> {
 describe('evaluate stage', () => {
   it('declares its deps, outs and metrics', () => {
     const p = evaluateParams.parse({ model: 'm', images: 'i', labels: 'l', list: 'x.txt', out: 'o' });
-    expect(evaluate.io(p)).toEqual({ deps: ['m', 'i', 'l', 'x.txt'], outs: ['o'], metrics: ['o/metrics.json'] });
+    // The model's own files, not the folder: train's timings beside them must not enter evaluate's key.
+    expect(evaluate.io(p)).toEqual({ deps: ['m/model.json', 'm/weights.bin', 'i', 'l', 'x.txt'], outs: ['o'], metrics: ['o/metrics.json'] });
     // the class list comes from the labels folder and the model unless given
     expect(p.classes).toBeUndefined();
     expect(p.samples).toBe(8);
