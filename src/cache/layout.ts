@@ -7,7 +7,7 @@
  *   items/<2 hex>/<key>.json     what one item of a per-item stage produced
  */
 import type { Dirent } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Digest } from '../hash/digest.ts';
 
@@ -38,6 +38,16 @@ export class CacheLayout {
 export function isMissing(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** A record file's text, or null when it does not exist (a cache miss, not an error). */
+export async function readTextOrNull(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    if (isMissing(e)) return null;
+    throw e;
+  }
 }
 
 /** A folder's entries, or none when the folder does not exist. */

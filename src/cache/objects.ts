@@ -5,7 +5,7 @@
  * moment never leaves a half object under a real name.
  */
 import { constants as fsc, statSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { failure, FailureError, type Failure } from '../failure.ts';
@@ -13,7 +13,7 @@ import { hashFileSized, type Digest } from '../hash/digest.ts';
 import { manifestHash, type ManifestEntry, type PathHash } from '../hash/tree.ts';
 import { tempName } from '../hash/temp-name.ts';
 import { writeFileAtomic } from './atomic.ts';
-import { isMissing, type CacheLayout } from './layout.ts';
+import { isMissing, readTextOrNull, type CacheLayout } from './layout.ts';
 import { parseManifest, serializeManifest, type StoredRef } from './records.ts';
 
 // Reflink where the filesystem can (btrfs, xfs, APFS): instant and shares
@@ -104,13 +104,8 @@ export class ObjectStore {
 
   /** A folder's manifest, or null if absent or damaged (its hash is checked). */
   async loadManifest(hash: Digest): Promise<ManifestEntry[] | null> {
-    let text: string;
-    try {
-      text = await readFile(this.layout.manifestPath(hash), 'utf8');
-    } catch (e) {
-      if (isMissing(e)) return null;
-      throw e;
-    }
+    const text = await readTextOrNull(this.layout.manifestPath(hash));
+    if (text === null) return null;
     const m = parseManifest(text);
     return m && manifestHash(m) === hash ? m : null;
   }

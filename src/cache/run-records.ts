@@ -4,11 +4,10 @@
  * damaged records both read as null: a cache miss, never a wrong result.
  */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isDigest, type Digest } from '../hash/digest.ts';
 import { writeFileAtomic } from './atomic.ts';
-import { isMissing, readdirOrEmpty, type CacheLayout } from './layout.ts';
+import { isMissing, readTextOrNull, readdirOrEmpty, type CacheLayout } from './layout.ts';
 import { parseItemRecord, parseRunRecord, type ItemRecord, type RunRecord } from './records.ts';
 
 export class RecordStore {
@@ -20,14 +19,8 @@ export class RecordStore {
 
   /** The run record for a stage key, or null if absent or damaged. */
   async getRun(key: Digest): Promise<RunRecord | null> {
-    let text: string;
-    try {
-      text = await readFile(this.layout.runPath(key), 'utf8');
-    } catch (e) {
-      if (isMissing(e)) return null;
-      throw e;
-    }
-    return parseRunRecord(text);
+    const text = await readTextOrNull(this.layout.runPath(key));
+    return text === null ? null : parseRunRecord(text);
   }
 
   async putItem(key: Digest, rec: ItemRecord): Promise<void> {
