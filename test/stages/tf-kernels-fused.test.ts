@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prodSetup } from '../../bench/prod-model.ts';
 import { initBackends } from '../../bench/train-step-backends.ts';
-import { biasAct, groupNormAct, registerFastCpuKernels, registerWasmTrainingKernels, type FusedActivation } from '../../stages/lib/tf-kernels/index.ts';
+import { biasAct, convBiasAct, groupNormAct, registerFastCpuKernels, registerWasmTrainingKernels, type FusedActivation } from '../../stages/lib/tf-kernels/index.ts';
 
 // Seeded so a failure reproduces.
 let seed = 99;
@@ -178,6 +178,70 @@ describe('fused bias + activation kernels (wasm and cpu) against tfjs ops on the
   }
 });
 
+describe('fused conv + bias + activation (wasm and cpu) against tfjs ops on the CPU backend', () => {
+  const cases: { x: [number, number, number, number]; k: number; cout: number; depthwise: boolean; stride: number; pad: 'same' | 'valid' }[] = [
+    { x: [2, 6, 5, 8], k: 1, cout: 12, depthwise: false, stride: 1, pad: 'same' },
+    { x: [2, 9, 8, 3], k: 3, cout: 16, depthwise: false, stride: 2, pad: 'same' },
+    { x: [1, 7, 7, 5], k: 3, cout: 7, depthwise: false, stride: 1, pad: 'valid' },
+    { x: [2, 1, 1, 20], k: 1, cout: 3, depthwise: false, stride: 1, pad: 'same' },
+    { x: [2, 8, 8, 12], k: 3, cout: 12, depthwise: true, stride: 1, pad: 'same' },
+    { x: [2, 9, 10, 16], k: 3, cout: 16, depthwise: true, stride: 2, pad: 'same' },
+    { x: [1, 6, 6, 6], k: 3, cout: 6, depthwise: true, stride: 1, pad: 'valid' },
+  ];
+  for (const act of ['linear', 'relu', 'relu6'] as const) {
+    for (const c of cases) {
+      it(`${act}, ${c.depthwise ? 'depthwise' : 'conv'} ${c.k}x${c.k} stride ${c.stride} ${c.pad}, x [${c.x}] -> ${c.cout}`, () => {
+        const fshape: [number, number, number, number] = [c.k, c.k, c.x[3], c.depthwise ? 1 : c.cout];
+        const xs = random(c.x.reduce((a, b) => a * b, 1), 2, 0.3);
+        // Weights large enough that relu6 clips some outputs at 6.
+        const fs = random(fshape.reduce((a, b) => a * b, 1), 1.5);
+        const bs = random(c.cout, 2, 0.5);
+        const go = (backend: string, fused: boolean) => {
+          tf.setBackend(backend);
+          return tf.tidy(() => {
+            const f = (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D): tf.Tensor4D => {
+              if (fused) return convBiasAct(x, w, b, { depthwise: c.depthwise, strides: [c.stride, c.stride], pad: c.pad, activation: act })!;
+              const z = tf.add(c.depthwise ? tf.depthwiseConv2d(x, w, c.stride, c.pad) : tf.conv2d(x, w, c.stride, c.pad), b) as tf.Tensor4D;
+              return act === 'relu' ? tf.relu(z) : act === 'relu6' ? tf.relu6(z) : z;
+            };
+            const x = tf.tensor4d(xs, c.x);
+            const w = tf.tensor4d(fs, fshape);
+            const b = tf.tensor1d(bs);
+            const y = f(x, w, b);
+            const weights = tf.tensor(random(y.size), y.shape);
+            const [dx, dw, db] = tf.grads((a: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, ww as tf.Tensor4D, bb as tf.Tensor1D), weights)))([x, w, b]);
+            return { y: y.dataSync() as Float32Array, dx: dx!.dataSync() as Float32Array, dw: dw!.dataSync() as Float32Array, db: db!.dataSync() as Float32Array };
+          });
+        };
+        const seedBefore = seed;
+        const expected = go('cpu', false);
+        for (const backend of ['wasm', 'cpu']) {
+          seed = seedBefore; // the same gradient weights
+          const got = go(backend, true);
+          expectClose(got.y, expected.y, 1e-5);
+          expectClose(got.dx, expected.dx, 1e-5);
+          expectClose(got.dw, expected.dw, 1e-5);
+          expectClose(got.db, expected.db, 1e-5);
+        }
+      });
+    }
+  }
+
+  it('leaves no tensors behind and is not used where the backend lacks it', () => {
+    tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const x = tf.randomNormal([1, 4, 4, 8]) as tf.Tensor4D;
+      const w = tf.randomNormal([3, 3, 8, 4]) as tf.Tensor4D;
+      const b = tf.zeros([4]) as tf.Tensor1D;
+      const f = (a: tf.Tensor) => tf.sum(convBiasAct(a as tf.Tensor4D, w, b, { depthwise: false, strides: [1, 1], pad: 'same', activation: 'relu6' })!);
+      tf.grads(f)([x])[0]!.dataSync();
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.getKernel('PipeConvBiasAct', 'tensorflow')).toBeUndefined();
+  });
+});
+
 describe('tiled Transpose on wasm', () => {
   const cases: [number[], number[]][] = [
     [[1024, 40], [1, 0]],
@@ -211,7 +275,7 @@ describe('the production model with the fused kernels', () => {
   function losses(backend: string, fused: boolean): number[] {
     tf.setBackend(backend);
     // Without our kernels registered the model composes tfjs ops (what tfjs-node runs).
-    const removed = fused ? [] : ['PipeGroupNorm', 'PipeBiasAct'].flatMap((k) => {
+    const removed = fused ? [] : ['PipeGroupNorm', 'PipeBiasAct', 'PipeConvBiasAct'].flatMap((k) => {
       const c = tf.getKernel(k, backend);
       if (c) tf.unregisterKernel(k, backend);
       return c ? [c] : [];

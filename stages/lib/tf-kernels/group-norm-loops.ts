@@ -284,3 +284,25 @@ export function biasActBackward(x: Float32Array, bias: Float32Array, dy: Float32
   }
   for (let k = 0; k < c; k++) dbias[k] = acc[k]!;
 }
+
+/**
+ * Gradient of an activation from its output y (the saved output of a fused
+ * conv + bias + activation): dz = dy * act'(z), and db = its sum per channel.
+ * relu passes where y > 0 (as z > 0); relu6 where 0 < y < 6, which differs
+ * from tfjs's 0 < z <= 6 only at z = 6 exactly.
+ */
+export function activationGradFromOutput(y: Float32Array, dy: Float32Array, channels: number, activation: FusedActivation, dz: Float32Array, db: Float32Array): void {
+  const c = channels;
+  const act = ACT_CODE[activation];
+  const acc = new Float64Array(c);
+  const end = y.length;
+  for (let o = 0; o < end; o += c) {
+    for (let k = 0; k < c; k++) {
+      const v = y[o + k]!;
+      const d = act === 0 ? dy[o + k]! : act === 1 ? dy[o + k]! * +(v > 0) : dy[o + k]! * (+(v > 0) & +(v < 6));
+      dz[o + k] = d;
+      acc[k]! += d;
+    }
+  }
+  for (let k = 0; k < c; k++) db[k] = acc[k]!;
+}

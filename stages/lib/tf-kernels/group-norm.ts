@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { BackendCalls } from './backend-calls.ts';
+import { cpuStore, wasmStore, type Store } from './stores.ts';
 import {
   biasActBackward,
   biasActForward,
@@ -51,41 +51,6 @@ function need(inputs: tf.NamedTensorInfoMap, names: string[]): tf.TensorInfo[] {
     if (t.dtype !== 'float32') throw new Error(`tf-kernels: group norm supports float32 only (${k} is ${t.dtype})`);
     return t;
   });
-}
-
-/** Where a backend keeps float32 data, and how it makes outputs. */
-interface Store {
-  read(t: tf.TensorInfo): Float32Array;
-  /** Allocates outputs, then hands their arrays (views stay valid until the next allocation). */
-  outputs(shapes: number[][]): { infos: tf.TensorInfo[]; arrays: Float32Array[]; finish(): void };
-}
-
-function wasmStore(b: tf.KernelBackend): Store {
-  const backend = b as unknown as BackendWasm;
-  return {
-    read: (t) => backend.typedArrayFromHeap(t) as Float32Array,
-    outputs(shapes) {
-      // Allocate everything first: an allocation can grow (and move) the heap.
-      const infos = shapes.map((s) => backend.makeOutput(s, 'float32'));
-      return { infos, arrays: infos.map((t) => backend.typedArrayFromHeap(t) as Float32Array), finish: () => {} };
-    },
-  };
-}
-
-function cpuStore(b: tf.KernelBackend): Store {
-  const backend = b as unknown as MathBackendCPU;
-  return {
-    read: (t) => backend.data.get(t.dataId).values as Float32Array,
-    outputs(shapes) {
-      const arrays = shapes.map((s) => new Float32Array(s.reduce((a, d) => a * d, 1)));
-      const infos: tf.TensorInfo[] = [];
-      return {
-        infos,
-        arrays,
-        finish: () => shapes.forEach((s, i) => infos.push(backend.makeTensorInfo(s, 'float32', arrays[i]))),
-      };
-    },
-  };
 }
 
 function forwardKernel(store: (b: tf.KernelBackend) => Store) {

@@ -21,7 +21,9 @@ import {
   wasmGroupNorm,
   wasmGroupNormGrad,
 } from './group-norm.ts';
+import { ACT_GRAD, CONV_BIAS_ACT, actGrad, cpuConvBiasAct, registerConvBiasActGradient, wasmConvBiasAct } from './conv-bias-act.ts';
 export { biasAct, groupNormAct, type GroupNormAttrs } from './group-norm.ts';
+export { convBiasAct, hasConvBiasAct, type ConvBiasActAttrs } from './conv-bias-act.ts';
 export type { FusedActivation } from './group-norm-loops.ts';
 export { wasmThreadingSupported } from './wasm-threads.ts';
 
@@ -47,6 +49,8 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
   [GROUP_NORM_GRAD, wasmGroupNormGrad],
   [BIAS_ACT, wasmBiasAct],
   [BIAS_ACT_GRAD, wasmBiasActGrad],
+  [CONV_BIAS_ACT, wasmConvBiasAct],
+  [ACT_GRAD, actGrad],
 ];
 
 /**
@@ -55,7 +59,7 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
  * Conv2DBackpropInput, all built on the backend's XNNPACK convolutions; also
  * replaces its slow 4-D SpaceToBatchND/BatchToSpaceND (atrous convolutions),
  * adds fused group norm + activation and bias + activation kernels (see
- * group-norm.ts), and makes
+ * group-norm.ts) and conv + bias + activation (conv-bias-act.ts), and makes
  * Identity share data instead of copying it (wasm-identity.ts) and matrix-like
  * transposes tiled (wasm-transpose.ts), and concatenates and splits channels
  * with plain loops (wasm-channels.ts).
@@ -63,6 +67,7 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
  */
 export function registerWasmTrainingKernels(): void {
   registerGroupNormGradient();
+  registerConvBiasActGradient();
   for (const [name, fn] of wasmKernels) install(name, 'wasm', fn);
   if (spaceBatch == null) {
     // The stock kernels stay the fallback for ranks other than 4.
@@ -94,7 +99,7 @@ let cpuKernels: [KernelFunc, KernelFunc] | undefined;
 /**
  * Registers fast Conv2DBackpropFilter and DepthwiseConv2dNativeBackpropFilter
  * kernels for the plain CPU backend (the stock ones are most of a CPU training
- * step), and the fused group norm and bias + activation kernels. Idempotent; call after importing
+ * step), and the fused group norm, bias + activation and conv + bias + activation kernels. Idempotent; call after importing
  * '@tensorflow/tfjs-backend-cpu'.
  */
 export function registerFastCpuKernels(): void {
@@ -111,5 +116,8 @@ export function registerFastCpuKernels(): void {
   install(GROUP_NORM_GRAD, 'cpu', cpuGroupNormGrad);
   install(BIAS_ACT, 'cpu', cpuBiasAct);
   install(BIAS_ACT_GRAD, 'cpu', cpuBiasActGrad);
+  install(CONV_BIAS_ACT, 'cpu', cpuConvBiasAct);
+  install(ACT_GRAD, 'cpu', actGrad);
   registerGroupNormGradient();
+  registerConvBiasActGradient();
 }

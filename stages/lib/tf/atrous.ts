@@ -9,9 +9,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-type Conv = (x: tf.Tensor4D, f: tf.Tensor4D, pad: 'same' | 'valid') => tf.Tensor4D;
+/** A stride-1 convolution (plain, depthwise, or fused with a bias and activation). */
+export type Conv = (x: tf.Tensor4D, f: tf.Tensor4D, pad: 'same' | 'valid') => tf.Tensor4D;
 
-function atrous(x: tf.Tensor4D, filter: tf.Tensor4D, rate: number, conv: Conv): tf.Tensor4D {
+/**
+ * `conv` at dilation `rate`, 'same' padding. Anything per channel and per
+ * element that `conv` applies after the convolution (bias, activation) is
+ * unaffected by the batchToSpace that follows (it only moves and crops).
+ */
+export function atrous(x: tf.Tensor4D, filter: tf.Tensor4D, rate: number, conv: Conv): tf.Tensor4D {
   if (!Number.isInteger(rate) || rate < 1) throw new Error(`atrous rate must be a positive integer, got ${rate}`);
   if (rate === 1) return conv(x, filter, 'same');
   const [, H, W] = x.shape;

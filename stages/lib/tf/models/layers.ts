@@ -19,9 +19,9 @@
  * unbiased after only a few steps (the count is saved with the model).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { atrousConv2d, atrousDepthwiseConv2d } from '../atrous.ts';
+import { atrous, type Conv } from '../atrous.ts';
 import { Rng } from '../rng.ts';
-import { biasAct, groupNormAct, type FusedActivation } from '../../tf-kernels/index.ts';
+import { biasAct, convBiasAct, groupNormAct, hasConvBiasAct, type FusedActivation } from '../../tf-kernels/index.ts';
 import type { NormKind } from './config.ts';
 
 export interface ParamInfo {
@@ -151,10 +151,24 @@ export function conv(net: Net, name: string, x: tf.Tensor4D, k: number, cout: nu
   const cin = x.shape[3];
   const std = o.std ?? Math.sqrt(2 / (k * k * cin));
   const w = net.store.param(`${name}/w`, [k, k, cin, cout], { kind: 'normal', std }, o.lrMult ?? 1) as tf.Tensor4D;
-  const stride = o.stride ?? 1;
-  const rate = o.rate ?? 1;
-  let y = stride > 1 ? tf.conv2d(x, w, stride, 'same') : atrousConv2d(x, w, rate);
-  return o.bias ? addBias(y, net.store.param(`${name}/b`, [cout], { kind: 'const', value: 0 }, o.biasLrMult ?? 1, false) as tf.Tensor1D, o.act) : activate(y, o.act ?? 'linear');
+  const b = o.bias ? (net.store.param(`${name}/b`, [cout], { kind: 'const', value: 0 }, o.biasLrMult ?? 1, false) as tf.Tensor1D) : undefined;
+  return convLayer(x, w, b, false, o.stride ?? 1, o.rate ?? 1, o.act ?? 'linear');
+}
+
+/**
+ * act(conv(x, w) + b) at a stride or an atrous rate. With a bias, as one op
+ * where the backend has it (stages/lib/tf-kernels: the convolution applies
+ * bias and activation itself, and one kernel starts the backward pass);
+ * elsewhere conv, then {@link addBias}.
+ */
+function convLayer(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | undefined, depthwise: boolean, stride: number, rate: number, act: NormActivation): tf.Tensor4D {
+  if (b && hasConvBiasAct()) {
+    const fused: Conv = (a, f, pad) => convBiasAct(a, f, b, { depthwise, strides: [stride, stride], pad, activation: act })!;
+    return stride > 1 ? fused(x, w, 'same') : atrous(x, w, rate, fused);
+  }
+  const plain: Conv = (a, f, pad) => (depthwise ? tf.depthwiseConv2d(a, f, stride, pad) : tf.conv2d(a, f, stride, pad));
+  const y = stride > 1 ? plain(x, w, 'same') : atrous(x, w, rate, plain);
+  return b ? addBias(y, b, act) : activate(y, act);
 }
 
 /**
@@ -176,9 +190,8 @@ export function depthwise(
 ): tf.Tensor4D {
   const cin = x.shape[3];
   const w = net.store.param(`${name}/dw`, [k, k, cin, 1], { kind: 'normal', std: Math.sqrt(2 / (k * k)) }) as tf.Tensor4D;
-  const stride = o.stride ?? 1;
-  const y = stride > 1 ? tf.depthwiseConv2d(x, w, stride, 'same') : atrousDepthwiseConv2d(x, w, o.rate ?? 1);
-  return o.bias ? addBias(y, net.store.param(`${name}/b`, [cin], { kind: 'const', value: 0 }, 1, false) as tf.Tensor1D, o.act) : activate(y, o.act ?? 'linear');
+  const b = o.bias ? (net.store.param(`${name}/b`, [cin], { kind: 'const', value: 0 }, 1, false) as tf.Tensor1D) : undefined;
+  return convLayer(x, w, b, true, o.stride ?? 1, o.rate ?? 1, o.act ?? 'linear');
 }
 
 /** Number of groups for group norm: up to 32, at least 4 channels each where possible. */

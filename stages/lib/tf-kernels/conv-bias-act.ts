@@ -1,0 +1,105 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendCalls } from './backend-calls.ts';
+import { activationGradFromOutput, type FusedActivation } from './group-norm-loops.ts';
+import { storeOf } from './stores.ts';
+
+/**
+ * act(conv(x, W) + b) as one op ('PipeConvBiasAct') for regular and depthwise
+ * convolutions: forward through the backend's own FusedConv2D /
+ * FusedDepthwiseConv2D (on wasm, XNNPACK applies bias and clamp inside the
+ * GEMM, so the activation costs nothing), and one gradient kernel
+ * ('PipeActGrad') that turns dy into dz = dy * act'(z) and db = sum dz from
+ * the saved output y, before the backend's input and filter gradients of the
+ * plain convolution. Before, every folded trunk layer ran a separate bias +
+ * activation kernel in JavaScript after its convolution: a quarter of an
+ * inference pass.
+ *
+ * The mask is read from the output: relu passes where y > 0, relu6 where
+ * 0 < y < 6. That equals tfjs's (z > 0, 0 < z <= 6) except at z = 6 exactly,
+ * where, like PyTorch's hardtanh, no gradient passes.
+ */
+
+export const CONV_BIAS_ACT = 'PipeConvBiasAct';
+export const ACT_GRAD = 'PipeActGrad';
+
+export interface ConvBiasActAttrs {
+  depthwise: boolean;
+  strides: [number, number];
+  pad: 'same' | 'valid';
+  activation: FusedActivation;
+}
+
+interface Args {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: unknown;
+}
+
+function forwardKernel(backendName: string) {
+  return (args: Args): tf.TensorInfo => {
+    const a = args.attrs as unknown as ConvBiasActAttrs;
+    const { x, filter, bias } = args.inputs;
+    if (x == null || filter == null || bias == null) throw new Error('tf-kernels: conv + bias + activation needs x, filter and bias');
+    const calls = new BackendCalls(args.backend, backendName);
+    const attrs = { strides: a.strides, pad: a.pad, dilations: [1, 1], dataFormat: 'NHWC', activation: a.activation };
+    return calls.keep(calls.run(a.depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D', { x, filter, bias }, attrs as unknown as tf.NamedAttrMap));
+  };
+}
+
+function actGradKernel(args: Args): tf.TensorInfo[] {
+  const { activation } = args.attrs as unknown as { activation: FusedActivation };
+  const { dy, y } = args.inputs;
+  if (dy == null || y == null || dy.dtype !== 'float32' || y.dtype !== 'float32') throw new Error('tf-kernels: activation gradient needs float32 dy and y');
+  const c = y.shape[y.shape.length - 1] ?? 0;
+  const st = storeOf(args.backend);
+  const out = st.outputs([y.shape, [c]]);
+  activationGradFromOutput(st.read(y), st.read(dy), c, activation, out.arrays[0]!, out.arrays[1]!);
+  out.finish();
+  return out.infos;
+}
+
+export const wasmConvBiasAct = forwardKernel('wasm') as unknown as tf.KernelFunc;
+export const cpuConvBiasAct = forwardKernel('cpu') as unknown as tf.KernelFunc;
+export const actGrad = actGradKernel as unknown as tf.KernelFunc;
+
+/** Registers the gradient of PipeConvBiasAct (backend-independent; once per process). */
+export function registerConvBiasActGradient(): void {
+  if (tf.getGradient(CONV_BIAS_ACT) != null) return;
+  tf.registerGradient({
+    kernelName: CONV_BIAS_ACT,
+    inputsToSave: ['x', 'filter'],
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const a = attrs as unknown as ConvBiasActAttrs;
+      const [x, filter, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+      const [dz, db] = tf.engine().runKernel(ACT_GRAD, { dy: dy as tf.Tensor, y }, { activation: a.activation }) as [tf.Tensor4D, tf.Tensor1D];
+      const e = tf.engine();
+      const geometry = { strides: a.strides, pad: a.pad, dilations: [1, 1], dataFormat: 'NHWC' };
+      return a.depthwise
+        ? {
+            x: () => e.runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dz, filter }, { ...geometry, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+            filter: () => e.runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy: dz }, { ...geometry, filterShape: filter.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+            bias: () => db,
+          }
+        : {
+            x: () => e.runKernel('Conv2DBackpropInput', { dy: dz, filter }, { ...geometry, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+            filter: () => e.runKernel('Conv2DBackpropFilter', { x, dy: dz }, { ...geometry, filterShape: filter.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+            bias: () => db,
+          };
+    },
+  });
+}
+
+/**
+ * act(conv(x, filter, stride, pad) + bias), regular (`filter` [kh, kw, ci, co]) or depthwise
+ * (`filter` [kh, kw, c, 1]), as one op where the backend has it; undefined otherwise.
+ */
+export function convBiasAct(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, attrs: ConvBiasActAttrs): tf.Tensor4D | undefined {
+  if (!hasConvBiasAct()) return undefined;
+  return tf.engine().runKernel(CONV_BIAS_ACT, { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/** Whether the active backend runs {@link convBiasAct} as one op. */
+export function hasConvBiasAct(): boolean {
+  return tf.getKernel(CONV_BIAS_ACT, tf.getBackend()) != null && tf.getGradient(CONV_BIAS_ACT) != null;
+}

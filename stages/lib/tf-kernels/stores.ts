@@ -1,0 +1,43 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+
+/** Where a backend keeps float32 data, and how it makes outputs. */
+export interface Store {
+  read(t: tf.TensorInfo): Float32Array;
+  /** Allocates outputs, then hands their arrays (views stay valid until the next allocation). */
+  outputs(shapes: number[][]): { infos: tf.TensorInfo[]; arrays: Float32Array[]; finish(): void };
+}
+
+export function wasmStore(b: tf.KernelBackend): Store {
+  const backend = b as unknown as BackendWasm;
+  return {
+    read: (t) => backend.typedArrayFromHeap(t) as Float32Array,
+    outputs(shapes) {
+      // Allocate everything first: an allocation can grow (and move) the heap.
+      const infos = shapes.map((s) => backend.makeOutput(s, 'float32'));
+      return { infos, arrays: infos.map((t) => backend.typedArrayFromHeap(t) as Float32Array), finish: () => {} };
+    },
+  };
+}
+
+export function cpuStore(b: tf.KernelBackend): Store {
+  const backend = b as unknown as MathBackendCPU;
+  return {
+    read: (t) => backend.data.get(t.dataId).values as Float32Array,
+    outputs(shapes) {
+      const arrays = shapes.map((s) => new Float32Array(s.reduce((a, d) => a * d, 1)));
+      const infos: tf.TensorInfo[] = [];
+      return {
+        infos,
+        arrays,
+        finish: () => shapes.forEach((s, i) => infos.push(backend.makeTensorInfo(s, 'float32', arrays[i]))),
+      };
+    },
+  };
+}
+
+/** The store of whichever of the two backends `b` is (the wasm backend reads its heap). */
+export function storeOf(b: tf.KernelBackend): Store {
+  return 'typedArrayFromHeap' in b ? wasmStore(b) : cpuStore(b);
+}
