@@ -97,6 +97,11 @@ const cases: Case[] = [
   { n: 2, h: 8, w: 8, c: 4, k: [1, 1], s: [1, 1], pad: 'same' },
   { n: 2, h: 9, w: 9, c: 4, k: [1, 1], s: [2, 2], pad: 'valid' },
   { n: 2, h: 5, w: 5, c: 6, k: [1, 1], s: [1, 1], pad: [[0, 0], [1, 1], [0, 1], [0, 0]] },
+  // Channels a multiple of 4: the wasm backend's SIMD loops (depthwise filter gradient).
+  { n: 2, h: 10, w: 13, c: 8, k: [5, 3], s: [3, 3], pad: 'valid' },
+  { n: 2, h: 7, w: 7, c: 12, k: [3, 3], s: [3, 3], pad: [[0, 0], [2, 1], [0, 2], [0, 0]] },
+  { n: 2, h: 17, w: 16, c: 16, k: [3, 3], s: [2, 2], pad: 'same' },
+  { n: 1, h: 9, w: 9, c: 20, k: [3, 3], s: [1, 1], pad: 'same' },
 ];
 
 const label = (c: Case) => `${c.n}x${c.h}x${c.w}x${c.c} k${c.k} s${c.s} pad ${JSON.stringify(c.pad)}`;

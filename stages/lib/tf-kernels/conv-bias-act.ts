@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendCalls } from './backend-calls.ts';
-import { activationGradFromOutput, type FusedActivation } from './group-norm-loops.ts';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { ACT_CODE, activationGradFromOutput, type FusedActivation } from './group-norm-loops.ts';
 import { storeOf } from './stores.ts';
+import { ptr, simdKernels, sumScratch } from './wasm-simd.ts';
 
 /**
  * act(conv(x, W) + b) as one op ('PipeConvBiasAct') for regular and depthwise
@@ -58,9 +60,36 @@ function actGradKernel(args: Args): tf.TensorInfo[] {
   return out.infos;
 }
 
+/**
+ * The same on wasm through the SIMD loop (about 15x the JavaScript one); a
+ * linear layer's dz is dy itself, shared, not copied.
+ */
+function wasmActGradKernel(args: Args): tf.TensorInfo[] {
+  const backend = args.backend as unknown as BackendWasm;
+  const { activation } = args.attrs as unknown as { activation: FusedActivation };
+  const { dy, y } = args.inputs;
+  const c = y?.shape[y.shape.length - 1] ?? 0;
+  const simd = c % 4 === 0 && dy?.dtype === 'float32' && y?.dtype === 'float32' ? simdKernels(backend) : undefined;
+  if (simd == null || dy == null || y == null) return actGradKernel(args);
+  const calls = new BackendCalls(args.backend, 'wasm');
+  try {
+    const act = ACT_CODE[activation];
+    const dz = act === 0 ? calls.run('Identity', { x: dy }) : calls.track(backend.makeOutput(y.shape, 'float32'));
+    const db = calls.track(backend.makeOutput([c], 'float32'));
+    const sums = sumScratch(calls, backend, c);
+    const rows = y.shape.reduce((a, d) => a * d, 1) / c;
+    simd.act_grad(ptr(backend, y), ptr(backend, dy), act === 0 ? 0 : ptr(backend, dz), sums.a32, sums.a64, rows, c, act);
+    (backend.typedArrayFromHeap(db) as Float32Array).set(sums.totals());
+    return [calls.keep(dz), calls.keep(db)];
+  } finally {
+    calls.dispose();
+  }
+}
+
 export const wasmConvBiasAct = forwardKernel('wasm') as unknown as tf.KernelFunc;
 export const cpuConvBiasAct = forwardKernel('cpu') as unknown as tf.KernelFunc;
-export const actGrad = actGradKernel as unknown as tf.KernelFunc;
+export const cpuActGrad = actGradKernel as unknown as tf.KernelFunc;
+export const wasmActGrad = wasmActGradKernel as unknown as tf.KernelFunc;
 
 /** Registers the gradient of PipeConvBiasAct (backend-independent; once per process). */
 export function registerConvBiasActGradient(): void {

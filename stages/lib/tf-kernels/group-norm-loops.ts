@@ -26,7 +26,7 @@ export interface GroupNormShape {
 
 /** Per (image, group): mean and 1/sqrt(var + eps); per channel, sums of x (float64). */
 function moments(x: Float32Array, s: GroupNormShape, b: number, sum: Float64Array, sumSq: Float64Array, mean: Float64Array, rstd: Float64Array): void {
-  const { pixels, channels: c, groups, epsilon } = s;
+  const { pixels, channels: c } = s;
   sum.fill(0);
   sumSq.fill(0);
   const base = b * pixels * c;
@@ -54,6 +54,12 @@ function moments(x: Float32Array, s: GroupNormShape, b: number, sum: Float64Arra
       sumSq[k]! += v * v;
     }
   }
+  groupMoments(sum, sumSq, s, mean, rstd);
+}
+
+/** Per group mean and 1/sqrt(var + eps) of one image from its per-channel sums of x and x^2. */
+export function groupMoments(sum: ArrayLike<number>, sumSq: ArrayLike<number>, s: GroupNormShape, mean: Float64Array, rstd: Float64Array): void {
+  const { pixels, channels: c, groups, epsilon } = s;
   const cg = c / groups;
   const count = pixels * cg;
   for (let g = 0; g < groups; g++) {
@@ -70,7 +76,64 @@ function moments(x: Float32Array, s: GroupNormShape, b: number, sum: Float64Arra
   }
 }
 
-const ACT_CODE: Record<FusedActivation, number> = { linear: 0, relu: 1, relu6: 2 };
+/** One image's per-channel affine map y = scale * x + shift (see {@link groupNormCoefficients}). */
+export function affineOf(mean: Float64Array, rstd: Float64Array, gamma: Float32Array, beta: Float32Array, s: GroupNormShape, scale: Float32Array, shift: Float32Array): void {
+  const cg = s.channels / s.groups;
+  for (let k = 0; k < s.channels; k++) {
+    const g = (k / cg) | 0;
+    const a = gamma[k]! * rstd[g]!;
+    scale[k] = a;
+    shift[k] = beta[k]! - mean[g]! * a;
+  }
+}
+
+/**
+ * The backward pass's per-channel terms for one image, from the sums of dz
+ * and dz * x over its pixels: dx = p dz + q x + r (written to p, q, r), and
+ * this image's shares of dbeta and dgamma, added into them.
+ */
+export function backwardTerms(
+  sdz: ArrayLike<number>,
+  sdzx: ArrayLike<number>,
+  mean: Float64Array,
+  rstd: Float64Array,
+  gamma: Float32Array,
+  s: GroupNormShape,
+  p: Float32Array | Float64Array,
+  q: Float32Array | Float64Array,
+  r: Float32Array | Float64Array,
+  dgamma: Float32Array,
+  dbeta: Float32Array,
+): void {
+  const { pixels, channels: c, groups } = s;
+  const cg = c / groups;
+  const count = pixels * cg;
+  // dbeta = sum dz; dgamma = sum dz * xhat; per group, the sums of dxhat and dxhat * xhat.
+  for (let g = 0; g < groups; g++) {
+    const m = mean[g]!;
+    const rs = rstd[g]!;
+    let sumD = 0;
+    let sumDX = 0;
+    for (let k = g * cg; k < (g + 1) * cg; k++) {
+      const dgk = rs * (sdzx[k]! - m * sdz[k]!);
+      dbeta[k]! += sdz[k]!;
+      dgamma[k]! += dgk;
+      sumD += gamma[k]! * sdz[k]!;
+      sumDX += gamma[k]! * dgk;
+    }
+    // dx = rs * (gamma dz - sumD/count - xhat * sumDX/count) = p_k dz + qg x + rg
+    const qg = (-rs * rs * sumDX) / count;
+    const rg = (-rs * sumD) / count - qg * m;
+    for (let k = g * cg; k < (g + 1) * cg; k++) {
+      p[k] = gamma[k]! * rs;
+      q[k] = qg;
+      r[k] = rg;
+    }
+  }
+}
+
+/** The loops' code for each activation (also the SIMD module's). */
+export const ACT_CODE: Record<FusedActivation, number> = { linear: 0, relu: 1, relu6: 2 };
 
 /**
  * 1 where the activation passes the gradient at pre-activation z, else 0, as
@@ -87,7 +150,6 @@ function mask(act: number, z: number): number {
  */
 export function groupNormCoefficients(x: Float32Array, gamma: Float32Array, beta: Float32Array, s: GroupNormShape): { scale: Float32Array; shift: Float32Array } {
   const { n, channels: c, groups } = s;
-  const cg = c / groups;
   const sum = new Float64Array(c);
   const sumSq = new Float64Array(c);
   const mean = new Float64Array(groups);
@@ -96,12 +158,7 @@ export function groupNormCoefficients(x: Float32Array, gamma: Float32Array, beta
   const shift = new Float32Array(n * c);
   for (let b = 0; b < n; b++) {
     moments(x, s, b, sum, sumSq, mean, rstd);
-    for (let k = 0; k < c; k++) {
-      const g = (k / cg) | 0;
-      const a = gamma[k]! * rstd[g]!;
-      scale[b * c + k] = a;
-      shift[b * c + k] = beta[k]! - mean[g]! * a;
-    }
+    affineOf(mean, rstd, gamma, beta, s, scale.subarray(b * c, (b + 1) * c), shift.subarray(b * c, (b + 1) * c));
   }
   return { scale, shift };
 }
@@ -155,8 +212,6 @@ export function groupNormBackward(
   dbeta: Float32Array,
 ): void {
   const { n, pixels, channels: c, groups } = s;
-  const cg = c / groups;
-  const count = pixels * cg;
   const sum = new Float64Array(c);
   const sumSq = new Float64Array(c);
   const mean = new Float64Array(groups);
@@ -165,20 +220,15 @@ export function groupNormBackward(
   const shift = new Float32Array(c);
   const sdz = new Float64Array(c);
   const sdzx = new Float64Array(c);
-  const gb = new Float64Array(c);
-  const gg = new Float64Array(c);
   const q = new Float64Array(c);
   const r = new Float64Array(c);
   const pk = new Float64Array(c);
   const act = ACT_CODE[s.activation];
+  dgamma.fill(0);
+  dbeta.fill(0);
   for (let b = 0; b < n; b++) {
     moments(x, s, b, sum, sumSq, mean, rstd);
-    for (let k = 0; k < c; k++) {
-      const g = (k / cg) | 0;
-      const a = gamma[k]! * rstd[g]!;
-      scale[k] = a;
-      shift[k] = beta[k]! - mean[g]! * a;
-    }
+    affineOf(mean, rstd, gamma, beta, s, scale, shift);
     sdz.fill(0);
     sdzx.fill(0);
     const base = b * pixels * c;
@@ -212,33 +262,8 @@ export function groupNormBackward(
         sdzx[k]! += d * xv;
       }
     }
-    // dbeta = sum dz; dgamma = sum dz * xhat; per group, the sums of dxhat and dxhat * xhat.
-    for (let g = 0; g < groups; g++) {
-      const m = mean[g]!;
-      const rs = rstd[g]!;
-      let sumD = 0;
-      let sumDX = 0;
-      for (let k = g * cg; k < (g + 1) * cg; k++) {
-        const dgk = rs * (sdzx[k]! - m * sdz[k]!);
-        gb[k] = sdz[k]!;
-        gg[k] = dgk;
-        sumD += gamma[k]! * sdz[k]!;
-        sumDX += gamma[k]! * dgk;
-      }
-      // dx = rs * (gamma dz - sumD/count - xhat * sumDX/count) = p_k dz + qg x + rg
-      const qg = (-rs * rs * sumDX) / count;
-      const rg = (-rs * sumD) / count - qg * m;
-      for (let k = g * cg; k < (g + 1) * cg; k++) {
-        q[k] = qg;
-        r[k] = rg;
-      }
-    }
-    for (let k = 0; k < c; k++) {
-      dbeta[k] = (b === 0 ? 0 : dbeta[k]!) + gb[k]!;
-      dgamma[k] = (b === 0 ? 0 : dgamma[k]!) + gg[k]!;
-    }
+    backwardTerms(sdz, sdzx, mean, rstd, gamma, s, pk, q, r, dgamma, dbeta);
     // Pass 2: dx from dz (stored in dx by pass 1).
-    for (let k = 0; k < c; k++) pk[k] = gamma[k]! * rstd[(k / cg) | 0]!;
     for (let o = base; o < end; o += c) {
       for (let k = 0; k < c; k++) dx[o + k] = pk[k]! * dx[o + k]! + q[k]! * x[o + k]! + r[k]!;
     }

@@ -21,7 +21,7 @@ import {
   wasmGroupNorm,
   wasmGroupNormGrad,
 } from './group-norm.ts';
-import { ACT_GRAD, CONV_BIAS_ACT, actGrad, cpuConvBiasAct, registerConvBiasActGradient, wasmConvBiasAct } from './conv-bias-act.ts';
+import { ACT_GRAD, CONV_BIAS_ACT, cpuActGrad, cpuConvBiasAct, registerConvBiasActGradient, wasmActGrad, wasmConvBiasAct } from './conv-bias-act.ts';
 export { biasAct, groupNormAct, type GroupNormAttrs } from './group-norm.ts';
 export { convBiasAct, hasConvBiasAct, type ConvBiasActAttrs } from './conv-bias-act.ts';
 export type { FusedActivation } from './group-norm-loops.ts';
@@ -50,7 +50,7 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
   [BIAS_ACT, wasmBiasAct],
   [BIAS_ACT_GRAD, wasmBiasActGrad],
   [CONV_BIAS_ACT, wasmConvBiasAct],
-  [ACT_GRAD, actGrad],
+  [ACT_GRAD, wasmActGrad],
 ];
 
 /**
@@ -117,7 +117,7 @@ export function registerFastCpuKernels(): void {
   install(BIAS_ACT, 'cpu', cpuBiasAct);
   install(BIAS_ACT_GRAD, 'cpu', cpuBiasActGrad);
   install(CONV_BIAS_ACT, 'cpu', cpuConvBiasAct);
-  install(ACT_GRAD, 'cpu', actGrad);
+  install(ACT_GRAD, 'cpu', cpuActGrad);
   registerGroupNormGradient();
   registerConvBiasActGradient();
 }

@@ -1,0 +1,241 @@
+;; WebAssembly SIMD loops for stages/lib/tf-kernels, run on tfjs-backend-wasm's
+;; own heap: the module imports that memory and owns none, so every pointer
+;; below is a byte offset of a tensor (or scratch tensor) the backend
+;; allocated, and nothing is copied in or out. The JavaScript versions of the
+;; same loops (group-norm-loops.ts, filter-grad-loops.ts) stay as the CPU
+;; backend's kernels; the tests hold both to tfjs's own results.
+;;
+;; Built by `npm run build:wasm` (scripts/build-wasm.mjs, wabt from npm) into
+;; kernels-wasm.ts; test/stages/tf-kernels-simd.test.ts checks that the
+;; committed build is this file's.
+;;
+;; Conventions: float32 data, channels last, the channel count `c` a multiple
+;; of 4 (callers check and fall back to JavaScript otherwise). Sums over many
+;; pixels accumulate in float32 lanes for at most CHUNK (64) rows, then are
+;; added into float64 totals ($fold), so a sum over 32,768 pixels loses no
+;; more than one over 64, and the order of additions is fixed (deterministic).
+(module
+  (import "env" "memory" (memory 1))
+
+  ;; f64 a64[i] += f32 a32[i]; a32[i] = 0, for i < n (n a multiple of 4).
+  (func $fold (param $a32 i32) (param $a64 i32) (param $n i32)
+    (local $end i32) (local $v v128)
+    (local.set $end (i32.add (local.get $a32) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $a32) (local.get $end)))
+        (local.set $v (v128.load (local.get $a32)))
+        (v128.store (local.get $a64)
+          (f64x2.add (v128.load (local.get $a64)) (f64x2.promote_low_f32x4 (local.get $v))))
+        (v128.store offset=16 (local.get $a64)
+          (f64x2.add (v128.load offset=16 (local.get $a64))
+            (f64x2.promote_low_f32x4
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+        (v128.store (local.get $a32) (v128.const i32x4 0 0 0 0))
+        (local.set $a32 (i32.add (local.get $a32) (i32.const 16)))
+        (local.set $a64 (i32.add (local.get $a64) (i32.const 32)))
+        (br $next))))
+
+  ;; The gradient of an activation from its output y, over `rows` rows of c
+  ;; channels: dz = dy * act'(z) (act 1 relu: y > 0; act 2 relu6: 0 < y < 6),
+  ;; written to dz, and per channel sums of dz added into a64 (c doubles; a32
+  ;; is c zeroed floats of scratch). act 0 (linear): dz = dy, only the sums
+  ;; are computed and dz is not written.
+  (func (export "act_grad")
+    (param $y i32) (param $dy i32) (param $dz i32) (param $a32 i32) (param $a64 i32)
+    (param $rows i32) (param $c i32) (param $act i32)
+    (local $row i32) (local $k i32) (local $cb i32) (local $v v128) (local $m v128) (local $d v128)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (block $done
+      (loop $rowLoop
+        (br_if $done (i32.ge_u (local.get $row) (local.get $rows)))
+        (local.set $k (i32.const 0))
+        (loop $ch
+          (local.set $d (v128.load (i32.add (local.get $dy) (local.get $k))))
+          (if (local.get $act)
+            (then
+              (local.set $v (v128.load (i32.add (local.get $y) (local.get $k))))
+              (local.set $m (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0)))
+              (if (i32.eq (local.get $act) (i32.const 2))
+                (then (local.set $m (v128.and (local.get $m) (f32x4.lt (local.get $v) (v128.const f32x4 6 6 6 6))))))
+              (local.set $d (v128.and (local.get $d) (local.get $m)))
+              (v128.store (i32.add (local.get $dz) (local.get $k)) (local.get $d))))
+          (v128.store (i32.add (local.get $a32) (local.get $k))
+            (f32x4.add (v128.load (i32.add (local.get $a32) (local.get $k))) (local.get $d)))
+          (br_if $ch (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $cb))))
+        (local.set $y (i32.add (local.get $y) (local.get $cb)))
+        (local.set $dy (i32.add (local.get $dy) (local.get $cb)))
+        (local.set $dz (i32.add (local.get $dz) (local.get $cb)))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (if (i32.eqz (i32.and (local.get $row) (i32.const 63)))
+          (then (call $fold (local.get $a32) (local.get $a64) (local.get $c))))
+        (br $rowLoop)))
+    (call $fold (local.get $a32) (local.get $a64) (local.get $c)))
+
+  ;; Per channel sum and sum of squares of x [pixels, c], added into a64
+  ;; ([sum c | sumsq c] doubles; a32 is 2c zeroed floats of scratch).
+  (func (export "gn_sums") (param $x i32) (param $a32 i32) (param $a64 i32) (param $pixels i32) (param $c i32)
+    (local $p i32) (local $k i32) (local $cb i32) (local $v v128) (local $s i32) (local $q i32)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (block $done
+      (loop $px
+        (br_if $done (i32.ge_u (local.get $p) (local.get $pixels)))
+        (local.set $k (i32.const 0))
+        (loop $ch
+          (local.set $v (v128.load (i32.add (local.get $x) (local.get $k))))
+          (local.set $s (i32.add (local.get $a32) (local.get $k)))
+          (local.set $q (i32.add (local.get $s) (local.get $cb)))
+          (v128.store (local.get $s) (f32x4.add (v128.load (local.get $s)) (local.get $v)))
+          (v128.store (local.get $q) (f32x4.add (v128.load (local.get $q)) (f32x4.mul (local.get $v) (local.get $v))))
+          (br_if $ch (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $cb))))
+        (local.set $x (i32.add (local.get $x) (local.get $cb)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (if (i32.eqz (i32.and (local.get $p) (i32.const 63)))
+          (then (call $fold (local.get $a32) (local.get $a64) (i32.shl (local.get $c) (i32.const 1)))))
+        (br $px)))
+    (call $fold (local.get $a32) (local.get $a64) (i32.shl (local.get $c) (i32.const 1))))
+
+  ;; y = act(scale * x + shift) per channel over [pixels, c]; act 0 linear, 1 relu, 2 relu6.
+  (func (export "affine_act")
+    (param $x i32) (param $scale i32) (param $shift i32) (param $y i32) (param $pixels i32) (param $c i32) (param $act i32)
+    (local $end i32) (local $k i32) (local $cb i32) (local $z v128) (local $hi v128)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $end (i32.add (local.get $x) (i32.mul (local.get $pixels) (local.get $cb))))
+    ;; relu clamps above at +inf, relu6 at 6; linear skips the clamp.
+    (local.set $hi (select (v128.const f32x4 6 6 6 6) (v128.const f32x4 inf inf inf inf) (i32.eq (local.get $act) (i32.const 2))))
+    (block $done
+      (loop $px
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $k (i32.const 0))
+        (loop $ch
+          (local.set $z
+            (f32x4.add
+              (f32x4.mul (v128.load (i32.add (local.get $x) (local.get $k))) (v128.load (i32.add (local.get $scale) (local.get $k))))
+              (v128.load (i32.add (local.get $shift) (local.get $k)))))
+          (if (local.get $act)
+            (then (local.set $z (f32x4.pmin (f32x4.pmax (v128.const f32x4 0 0 0 0) (local.get $z)) (local.get $hi)))))
+          (v128.store (i32.add (local.get $y) (local.get $k)) (local.get $z))
+          (br_if $ch (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $cb))))
+        (local.set $x (i32.add (local.get $x) (local.get $cb)))
+        (local.set $y (i32.add (local.get $y) (local.get $cb)))
+        (br $px))))
+
+  ;; Group norm backward, pass 1, over one image [pixels, c]: dz = dy * act'(scale * x + shift)
+  ;; (relu: z > 0; relu6: 0 < z <= 6, as tfjs), written to dz; per channel sums of dz and of
+  ;; dz * x added into a64 ([sum dz c | sum dz x c] doubles; a32: 2c zeroed floats).
+  (func (export "gn_back1")
+    (param $x i32) (param $dy i32) (param $dz i32) (param $scale i32) (param $shift i32)
+    (param $a32 i32) (param $a64 i32) (param $pixels i32) (param $c i32) (param $act i32)
+    (local $p i32) (local $k i32) (local $cb i32) (local $v v128) (local $z v128) (local $d v128) (local $s i32) (local $q i32)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (block $done
+      (loop $px
+        (br_if $done (i32.ge_u (local.get $p) (local.get $pixels)))
+        (local.set $k (i32.const 0))
+        (loop $ch
+          (local.set $v (v128.load (i32.add (local.get $x) (local.get $k))))
+          (local.set $d (v128.load (i32.add (local.get $dy) (local.get $k))))
+          (if (local.get $act)
+            (then
+              (local.set $z
+                (f32x4.add
+                  (f32x4.mul (local.get $v) (v128.load (i32.add (local.get $scale) (local.get $k))))
+                  (v128.load (i32.add (local.get $shift) (local.get $k)))))
+              (local.set $d (v128.and (local.get $d) (f32x4.gt (local.get $z) (v128.const f32x4 0 0 0 0))))
+              (if (i32.eq (local.get $act) (i32.const 2))
+                (then (local.set $d (v128.and (local.get $d) (f32x4.le (local.get $z) (v128.const f32x4 6 6 6 6))))))))
+          (v128.store (i32.add (local.get $dz) (local.get $k)) (local.get $d))
+          (local.set $s (i32.add (local.get $a32) (local.get $k)))
+          (local.set $q (i32.add (local.get $s) (local.get $cb)))
+          (v128.store (local.get $s) (f32x4.add (v128.load (local.get $s)) (local.get $d)))
+          (v128.store (local.get $q) (f32x4.add (v128.load (local.get $q)) (f32x4.mul (local.get $d) (local.get $v))))
+          (br_if $ch (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $cb))))
+        (local.set $x (i32.add (local.get $x) (local.get $cb)))
+        (local.set $dy (i32.add (local.get $dy) (local.get $cb)))
+        (local.set $dz (i32.add (local.get $dz) (local.get $cb)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (if (i32.eqz (i32.and (local.get $p) (i32.const 63)))
+          (then (call $fold (local.get $a32) (local.get $a64) (i32.shl (local.get $c) (i32.const 1)))))
+        (br $px)))
+    (call $fold (local.get $a32) (local.get $a64) (i32.shl (local.get $c) (i32.const 1))))
+
+  ;; out = p * dz + q * x + r per channel over [pixels, c] (out may be dz).
+  (func (export "affine3")
+    (param $dz i32) (param $x i32) (param $p i32) (param $q i32) (param $r i32) (param $out i32) (param $pixels i32) (param $c i32)
+    (local $end i32) (local $k i32) (local $cb i32)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $end (i32.add (local.get $x) (i32.mul (local.get $pixels) (local.get $cb))))
+    (block $done
+      (loop $px
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $k (i32.const 0))
+        (loop $ch
+          (v128.store (i32.add (local.get $out) (local.get $k))
+            (f32x4.add
+              (f32x4.add
+                (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $k))) (v128.load (i32.add (local.get $dz) (local.get $k))))
+                (f32x4.mul (v128.load (i32.add (local.get $q) (local.get $k))) (v128.load (i32.add (local.get $x) (local.get $k)))))
+              (v128.load (i32.add (local.get $r) (local.get $k)))))
+          (br_if $ch (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $cb))))
+        (local.set $x (i32.add (local.get $x) (local.get $cb)))
+        (local.set $dz (i32.add (local.get $dz) (local.get $cb)))
+        (local.set $out (i32.add (local.get $out) (local.get $cb)))
+        (br $px))))
+
+  ;; Depthwise filter gradient, multiplier 1, dilation 1: dW[i, j, ch] = sum over images and
+  ;; output pixels of x[b, oy*sh + i - top, ox*sw + j - left, ch] * dy[b, oy, ox, ch] (taps outside
+  ;; x read zero), added into a64 (kh*kw*c doubles; a32: as many zeroed floats).
+  (func (export "dw_filter_grad")
+    (param $x i32) (param $dy i32) (param $a32 i32) (param $a64 i32)
+    (param $n i32) (param $h i32) (param $w i32) (param $c i32) (param $ho i32) (param $wo i32)
+    (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $top i32) (param $left i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $i i32) (local $j i32) (local $iy i32) (local $ix i32)
+    (local $k i32) (local $cb i32) (local $xp i32) (local $ap i32) (local $d i32) (local $count i32) (local $taps i32)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $taps (i32.mul (i32.mul (local.get $kh) (local.get $kw)) (local.get $c)))
+    (local.set $d (local.get $dy))
+    (block $bDone (loop $bLoop
+      (br_if $bDone (i32.ge_u (local.get $b) (local.get $n)))
+      (local.set $oy (i32.const 0))
+      (block $yDone (loop $yLoop
+        (br_if $yDone (i32.ge_u (local.get $oy) (local.get $ho)))
+        (local.set $ox (i32.const 0))
+        (block $xDone (loop $xLoop
+          (br_if $xDone (i32.ge_u (local.get $ox) (local.get $wo)))
+          (local.set $i (i32.const 0))
+          (block $iDone (loop $iLoop
+            (br_if $iDone (i32.ge_u (local.get $i) (local.get $kh)))
+            (local.set $iy (i32.sub (i32.add (i32.mul (local.get $oy) (local.get $sh)) (local.get $i)) (local.get $top)))
+            (if (i32.lt_u (local.get $iy) (local.get $h)) ;; unsigned: also rejects iy < 0
+              (then
+                (local.set $j (i32.const 0))
+                (block $jDone (loop $jLoop
+                  (br_if $jDone (i32.ge_u (local.get $j) (local.get $kw)))
+                  (local.set $ix (i32.sub (i32.add (i32.mul (local.get $ox) (local.get $sw)) (local.get $j)) (local.get $left)))
+                  (if (i32.lt_u (local.get $ix) (local.get $w))
+                    (then
+                      (local.set $xp (i32.add (local.get $x)
+                        (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (local.get $iy)) (local.get $w)) (local.get $ix)) (local.get $cb))))
+                      (local.set $ap (i32.add (local.get $a32) (i32.mul (i32.add (i32.mul (local.get $i) (local.get $kw)) (local.get $j)) (local.get $cb))))
+                      (local.set $k (i32.const 0))
+                      (loop $ch
+                        (v128.store (i32.add (local.get $ap) (local.get $k))
+                          (f32x4.add (v128.load (i32.add (local.get $ap) (local.get $k)))
+                            (f32x4.mul (v128.load (i32.add (local.get $xp) (local.get $k))) (v128.load (i32.add (local.get $d) (local.get $k))))))
+                        (br_if $ch (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $cb))))))
+                  (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                  (br $jLoop)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $iLoop)))
+          (local.set $d (i32.add (local.get $d) (local.get $cb)))
+          (local.set $count (i32.add (local.get $count) (i32.const 1)))
+          (if (i32.eqz (i32.and (local.get $count) (i32.const 63)))
+            (then (call $fold (local.get $a32) (local.get $a64) (local.get $taps))))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br $xLoop)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $yLoop)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bLoop)))
+    (call $fold (local.get $a32) (local.get $a64) (local.get $taps)))
+)
