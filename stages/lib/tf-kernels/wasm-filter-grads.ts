@@ -26,6 +26,13 @@ import { ptr, simdKernels, sumScratch } from './wasm-simd.ts';
 
 type Info = backend_util.Conv2DInfo;
 
+/**
+ * Largest filter (kh*kw*cin*cout values) whose gradient the SIMD loop
+ * accumulates: up to here the slab stays in L2 and the loop beats XNNPACK's
+ * GEMM (whose inner dimension is every pixel); above it XNNPACK is faster.
+ */
+const SIMD_SLAB_LIMIT = 16384;
+
 /** Geometry record for the loop fallbacks. */
 export function geometryOf(info: Info): ConvGeometry {
   return {
@@ -84,6 +91,22 @@ export function wasmConv2DBackpropFilter(args: {
   const plan = planInput(info);
   const calls = new BackendCalls(args.backend, 'wasm');
   try {
+    const slab = info.filterHeight * info.filterWidth * info.inChannels * info.outChannels;
+    const simd = channelsLast && info.outChannels % 4 === 0 && slab <= SIMD_SLAB_LIMIT ? simdKernels(backend) : undefined;
+    if (simd != null) {
+      // Small filters (few channels, many pixels: the stem, the early 1x1 layers) as rank-1
+      // updates of a cached slab; XNNPACK packed them as a GEMM with a huge inner dimension
+      // (all pixels) and ran at 1-2 GFLOP/s, plus transposes.
+      const sums = sumScratch(calls, backend, slab);
+      simd.conv_filter_grad(
+        ptr(backend, x), ptr(backend, dy), sums.a32, sums.a64, info.batchSize, info.inHeight, info.inWidth, info.inChannels,
+        info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
+        info.padInfo.top, info.padInfo.left,
+      );
+      const out = backend.makeOutput(info.filterShape, 'float32');
+      heap(backend, out).set(sums.totals());
+      return out;
+    }
     if (plan == null) {
       // Padding alone covers some taps: rare explicit paddings. Loop instead.
       const xl = calls.transpose(x, channelsLast ? [0, 1, 2, 3] : [0, 2, 3, 1]);

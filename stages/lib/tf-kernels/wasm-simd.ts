@@ -20,6 +20,10 @@ export interface SimdKernels {
     x: number, dy: number, a32: number, a64: number, n: number, h: number, w: number, c: number, ho: number, wo: number,
     kh: number, kw: number, sh: number, sw: number, top: number, left: number,
   ): void;
+  conv_filter_grad(
+    x: number, dy: number, a32: number, a64: number, n: number, h: number, w: number, ci: number, ho: number, wo: number, co: number,
+    kh: number, kw: number, sh: number, sw: number, top: number, left: number,
+  ): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;

@@ -238,4 +238,75 @@
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $bLoop)))
     (call $fold (local.get $a32) (local.get $a64) (local.get $taps)))
+
+  ;; Regular convolution filter gradient, dilation 1: dW[i, j, ci, co] = sum over images and
+  ;; output pixels of x[b, oy*sh + i - top, ox*sw + j - left, ci] * dy[b, oy, ox, co], one rank-1
+  ;; update of a [cin, cout] slab per tap and pixel, skipping zero inputs (ReLU outputs are about
+  ;; half zeros); added into a64 (kh*kw*cin*cout doubles; a32: as many zeroed floats). cout a
+  ;; multiple of 4; meant for slabs that stay in cache (callers use XNNPACK for large ones).
+  (func (export "conv_filter_grad")
+    (param $x i32) (param $dy i32) (param $a32 i32) (param $a64 i32)
+    (param $n i32) (param $h i32) (param $w i32) (param $ci i32) (param $ho i32) (param $wo i32) (param $co i32)
+    (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $top i32) (param $left i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $i i32) (local $j i32) (local $iy i32) (local $ix i32)
+    (local $c i32) (local $k i32) (local $cob i32) (local $xp i32) (local $ap i32) (local $d i32) (local $count i32)
+    (local $size i32) (local $a f32) (local $av v128)
+    (local.set $cob (i32.shl (local.get $co) (i32.const 2)))
+    (local.set $size (i32.mul (i32.mul (i32.mul (local.get $kh) (local.get $kw)) (local.get $ci)) (local.get $co)))
+    (local.set $d (local.get $dy))
+    (block $bDone (loop $bLoop
+      (br_if $bDone (i32.ge_u (local.get $b) (local.get $n)))
+      (local.set $oy (i32.const 0))
+      (block $yDone (loop $yLoop
+        (br_if $yDone (i32.ge_u (local.get $oy) (local.get $ho)))
+        (local.set $ox (i32.const 0))
+        (block $xDone (loop $xLoop
+          (br_if $xDone (i32.ge_u (local.get $ox) (local.get $wo)))
+          (local.set $i (i32.const 0))
+          (block $iDone (loop $iLoop
+            (br_if $iDone (i32.ge_u (local.get $i) (local.get $kh)))
+            (local.set $iy (i32.sub (i32.add (i32.mul (local.get $oy) (local.get $sh)) (local.get $i)) (local.get $top)))
+            (if (i32.lt_u (local.get $iy) (local.get $h))
+              (then
+                (local.set $j (i32.const 0))
+                (block $jDone (loop $jLoop
+                  (br_if $jDone (i32.ge_u (local.get $j) (local.get $kw)))
+                  (local.set $ix (i32.sub (i32.add (i32.mul (local.get $ox) (local.get $sw)) (local.get $j)) (local.get $left)))
+                  (if (i32.lt_u (local.get $ix) (local.get $w))
+                    (then
+                      (local.set $xp (i32.add (local.get $x)
+                        (i32.shl (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (local.get $iy)) (local.get $w)) (local.get $ix)) (local.get $ci)) (i32.const 2))))
+                      (local.set $ap (i32.add (local.get $a32)
+                        (i32.mul (i32.mul (i32.add (i32.mul (local.get $i) (local.get $kw)) (local.get $j)) (local.get $ci)) (local.get $cob))))
+                      (local.set $c (i32.const 0))
+                      (block $cDone (loop $cLoop
+                        (br_if $cDone (i32.ge_u (local.get $c) (local.get $ci)))
+                        (local.set $a (f32.load (i32.add (local.get $xp) (i32.shl (local.get $c) (i32.const 2)))))
+                        (if (f32.ne (local.get $a) (f32.const 0))
+                          (then
+                            (local.set $av (f32x4.splat (local.get $a)))
+                            (local.set $k (i32.const 0))
+                            (loop $ch
+                              (v128.store (i32.add (local.get $ap) (local.get $k))
+                                (f32x4.add (v128.load (i32.add (local.get $ap) (local.get $k)))
+                                  (f32x4.mul (local.get $av) (v128.load (i32.add (local.get $d) (local.get $k))))))
+                              (br_if $ch (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $cob))))))
+                        (local.set $ap (i32.add (local.get $ap) (local.get $cob)))
+                        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                        (br $cLoop)))))
+                  (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                  (br $jLoop)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $iLoop)))
+          (local.set $d (i32.add (local.get $d) (local.get $cob)))
+          (local.set $count (i32.add (local.get $count) (i32.const 1)))
+          (if (i32.eqz (i32.and (local.get $count) (i32.const 63)))
+            (then (call $fold (local.get $a32) (local.get $a64) (local.get $size))))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br $xLoop)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $yLoop)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bLoop)))
+    (call $fold (local.get $a32) (local.get $a64) (local.get $size)))
 )
