@@ -19,7 +19,7 @@ const target = path.join(dir, 'kernels-wasm.ts');
 export async function buildKernels() {
   // CommonJS require: wabt is a CommonJS package (and NODE_PATH applies, for a wabt installed elsewhere).
   const wabt = await createRequire(import.meta.url)('wabt')();
-  const module = wabt.parseWat('kernels.wat', readFileSync(source, 'utf8'), { simd: true });
+  const module = wabt.parseWat('kernels.wat', readFileSync(source, 'utf8'), { simd: true, bulk_memory: true });
   try {
     module.validate();
     const { buffer } = module.toBinary({ log: false, write_debug_names: false });

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prodSetup } from '../../bench/prod-model.ts';
 import { initBackends } from '../../bench/train-step-backends.ts';
-import { biasAct, convBiasAct, groupNormAct, registerFastCpuKernels, registerWasmTrainingKernels, type FusedActivation } from '../../stages/lib/tf-kernels/index.ts';
+import { biasAct, convBiasAct, groupNormAct, registerFastCpuKernels, sgdMomentumStep, registerWasmTrainingKernels, type FusedActivation } from '../../stages/lib/tf-kernels/index.ts';
 
 // Seeded so a failure reproduces.
 let seed = 99;
@@ -239,6 +239,36 @@ describe('fused conv + bias + activation (wasm and cpu) against tfjs ops on the 
     });
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.getKernel('PipeConvBiasAct', 'tensorflow')).toBeUndefined();
+  });
+});
+
+describe('the SGD update kernel (wasm and cpu)', () => {
+  it.each([1, 7, 64, 1001])('equals tfjs ops to the bit, %i values, with and without decay', (n) => {
+    const w = random(n, 0.5);
+    const acc = random(n, 0.1);
+    const g = random(n, 2);
+    for (const decay of [true, false]) {
+      const attrs = { momentum: 0.9, weightDecay: 5e-4, rate: 0.01 * 10, decay };
+      const composed = (backend: string) => {
+        tf.setBackend(backend);
+        return tf.tidy(() => {
+          const wt = tf.tensor1d(w);
+          const g1 = decay ? tf.add(tf.tensor1d(g), tf.mul(wt, attrs.weightDecay)) : tf.tensor1d(g);
+          const a = tf.add(tf.mul(tf.tensor1d(acc), attrs.momentum), g1);
+          return { w: Array.from(tf.sub(wt, tf.mul(a, attrs.rate)).dataSync()), acc: Array.from(a.dataSync()) };
+        });
+      };
+      const expected = composed('cpu');
+      expect(composed('wasm')).toEqual(expected);
+      for (const backend of ['wasm', 'cpu']) {
+        tf.setBackend(backend);
+        const got = tf.tidy(() => {
+          const r = sgdMomentumStep(tf.tensor1d(w), tf.tensor1d(acc), tf.tensor1d(g), attrs)!;
+          return { w: Array.from(r.w.dataSync()), acc: Array.from(r.acc.dataSync()) };
+        });
+        expect(got).toEqual(expected);
+      }
+    }
   });
 });
 

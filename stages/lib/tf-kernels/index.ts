@@ -24,6 +24,8 @@ import {
 import { ACT_GRAD, CONV_BIAS_ACT, cpuActGrad, cpuConvBiasAct, registerConvBiasActGradient, wasmActGrad, wasmConvBiasAct } from './conv-bias-act.ts';
 export { biasAct, groupNormAct, type GroupNormAttrs } from './group-norm.ts';
 export { convBiasAct, hasConvBiasAct, type ConvBiasActAttrs } from './conv-bias-act.ts';
+import { SGD_MOMENTUM, cpuSgdMomentum, wasmSgdMomentum } from './sgd.ts';
+export { sgdMomentumStep, type SgdAttrs } from './sgd.ts';
 export type { FusedActivation } from './group-norm-loops.ts';
 export { wasmThreadingSupported } from './wasm-threads.ts';
 
@@ -51,6 +53,7 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
   [BIAS_ACT_GRAD, wasmBiasActGrad],
   [CONV_BIAS_ACT, wasmConvBiasAct],
   [ACT_GRAD, wasmActGrad],
+  [SGD_MOMENTUM, wasmSgdMomentum],
 ];
 
 /**
@@ -59,7 +62,8 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
  * Conv2DBackpropInput, all built on the backend's XNNPACK convolutions; also
  * replaces its slow 4-D SpaceToBatchND/BatchToSpaceND (atrous convolutions),
  * adds fused group norm + activation and bias + activation kernels (see
- * group-norm.ts) and conv + bias + activation (conv-bias-act.ts), and makes
+ * group-norm.ts), conv + bias + activation (conv-bias-act.ts) and the SGD
+ * update (sgd.ts), and makes
  * Identity share data instead of copying it (wasm-identity.ts) and matrix-like
  * transposes tiled (wasm-transpose.ts), and concatenates and splits channels
  * with plain loops (wasm-channels.ts).
@@ -99,7 +103,7 @@ let cpuKernels: [KernelFunc, KernelFunc] | undefined;
 /**
  * Registers fast Conv2DBackpropFilter and DepthwiseConv2dNativeBackpropFilter
  * kernels for the plain CPU backend (the stock ones are most of a CPU training
- * step), and the fused group norm, bias + activation and conv + bias + activation kernels. Idempotent; call after importing
+ * step), and the fused group norm, bias + activation, conv + bias + activation and SGD kernels. Idempotent; call after importing
  * '@tensorflow/tfjs-backend-cpu'.
  */
 export function registerFastCpuKernels(): void {
@@ -118,6 +122,7 @@ export function registerFastCpuKernels(): void {
   install(BIAS_ACT_GRAD, 'cpu', cpuBiasActGrad);
   install(CONV_BIAS_ACT, 'cpu', cpuConvBiasAct);
   install(ACT_GRAD, 'cpu', cpuActGrad);
+  install(SGD_MOMENTUM, 'cpu', cpuSgdMomentum);
   registerGroupNormGradient();
   registerConvBiasActGradient();
 }

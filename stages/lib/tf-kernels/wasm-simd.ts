@@ -20,6 +20,8 @@ export interface SimdKernels {
     x: number, dy: number, a32: number, a64: number, n: number, h: number, w: number, c: number, ho: number, wo: number,
     kh: number, kw: number, sh: number, sw: number, top: number, left: number,
   ): void;
+  sgd_momentum(w: number, acc: number, g: number, wOut: number, accOut: number, n: number, momentum: number, wd: number, rate: number, decay: number): void;
+  copy_rows(src: number, srcStride: number, dst: number, dstStride: number, rows: number, bytes: number): void;
   conv_filter_grad(
     x: number, dy: number, a32: number, a64: number, n: number, h: number, w: number, ci: number, ho: number, wo: number, co: number,
     kh: number, kw: number, sh: number, sw: number, top: number, left: number,

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamInfo } from './models/layers.ts';
+import { sgdMomentumStep } from '../tf-kernels/index.ts';
 
 export interface OptimizerConfig {
   kind: 'sgd' | 'adam';
@@ -47,8 +48,18 @@ export class Optimizer {
       if (!g0) continue;
       const slots = this.slotsFor(name, p);
       tf.tidy(() => {
-        const g = p.decay && this.cfg.weightDecay > 0 ? tf.add(g0, tf.mul(p.variable, this.cfg.weightDecay)) : g0;
         const rate = lr * p.lrMult;
+        const decay = p.decay && this.cfg.weightDecay > 0;
+        if (this.cfg.kind === 'sgd') {
+          // One kernel where the backend has it (stages/lib/tf-kernels), bit-equal to the ops below.
+          const fused = sgdMomentumStep(p.variable, slots[0]!, g0, { momentum: this.cfg.momentum, weightDecay: this.cfg.weightDecay, rate, decay });
+          if (fused) {
+            slots[0]!.assign(fused.acc);
+            p.variable.assign(fused.w);
+            return;
+          }
+        }
+        const g = decay ? tf.add(g0, tf.mul(p.variable, this.cfg.weightDecay)) : g0;
         if (this.cfg.kind === 'sgd') {
           const acc = slots[0]!;
           acc.assign(tf.add(tf.mul(acc, this.cfg.momentum), g));

@@ -309,4 +309,53 @@
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $bLoop)))
     (call $fold (local.get $a32) (local.get $a64) (local.get $size)))
+
+  ;; SGD with momentum, TensorFlow's form, as tfjs's ops compute it (each product and sum
+  ;; rounded to float32, so the result is the same to the bit): g' = g + w * wd (when decay),
+  ;; acc' = acc * momentum + g', w' = w - acc' * rate, over n values (any n).
+  (func (export "sgd_momentum")
+    (param $w i32) (param $acc i32) (param $g i32) (param $wOut i32) (param $accOut i32) (param $n i32)
+    (param $momentum f32) (param $wd f32) (param $rate f32) (param $decay i32)
+    (local $i i32) (local $n4 i32) (local $m v128) (local $d v128) (local $r v128) (local $gv v128) (local $a v128) (local $wv v128)
+    (local $gs f32) (local $as f32) (local $ws f32)
+    (local.set $m (f32x4.splat (local.get $momentum)))
+    (local.set $d (f32x4.splat (local.get $wd)))
+    (local.set $r (f32x4.splat (local.get $rate)))
+    (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n4)))
+        (local.set $wv (v128.load (i32.add (local.get $w) (local.get $i))))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $i))))
+        (if (local.get $decay) (then (local.set $gv (f32x4.add (local.get $gv) (f32x4.mul (local.get $wv) (local.get $d))))))
+        (local.set $a (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $acc) (local.get $i))) (local.get $m)) (local.get $gv)))
+        (v128.store (i32.add (local.get $accOut) (local.get $i)) (local.get $a))
+        (v128.store (i32.add (local.get $wOut) (local.get $i)) (f32x4.sub (local.get $wv) (f32x4.mul (local.get $a) (local.get $r))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $next)))
+    (local.set $n4 (i32.shl (local.get $n) (i32.const 2)))
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $i) (local.get $n4)))
+        (local.set $ws (f32.load (i32.add (local.get $w) (local.get $i))))
+        (local.set $gs (f32.load (i32.add (local.get $g) (local.get $i))))
+        (if (local.get $decay) (then (local.set $gs (f32.add (local.get $gs) (f32.mul (local.get $ws) (local.get $wd))))))
+        (local.set $as (f32.add (f32.mul (f32.load (i32.add (local.get $acc) (local.get $i))) (local.get $momentum)) (local.get $gs)))
+        (f32.store (i32.add (local.get $accOut) (local.get $i)) (local.get $as))
+        (f32.store (i32.add (local.get $wOut) (local.get $i)) (f32.sub (local.get $ws) (f32.mul (local.get $as) (local.get $rate))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $tail))))
+
+  ;; Copies `rows` rows of `bytes` bytes from src (rows srcStride bytes apart) to dst (dstStride
+  ;; apart): concatenation and splitting along the channel axis, any dtype.
+  (func (export "copy_rows")
+    (param $src i32) (param $srcStride i32) (param $dst i32) (param $dstStride i32) (param $rows i32) (param $bytes i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $rows)))
+        (memory.copy (local.get $dst) (local.get $src) (local.get $bytes))
+        (local.set $src (i32.add (local.get $src) (local.get $srcStride)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $dstStride)))
+        (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+        (br $next))))
 )
