@@ -1,6 +1,6 @@
 import { backend_util, util, type KernelBackend, type KernelFunc, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { ptr, simdKernels } from './wasm-simd.ts';
+import { copyRuns } from './wasm-simd.ts';
 
 /**
  * Concat and SplitV along the last axis (channels: DeepLab's ASPP and decoder
@@ -8,14 +8,9 @@ import { ptr, simdKernels } from './wasm-simd.ts';
  * The stock Concat copies one `subarray` per pixel and input (a typed-array
  * object each, garbage by the ten thousand), the stock SplitV runs a Slice
  * kernel per part. Other axes and dtypes go to the stock kernels, passed in.
- * The rows are copied by the SIMD module's `copy_rows` (memory.copy) where it
- * runs: the loops below read the heap through a typed array of any of three
- * kinds, which keeps V8 from specialising them (~10 ns per value).
+ * Rows are copied by {@link copyRuns} (memory.copy): element loops over a
+ * typed array of any of three kinds kept V8 from specialising them (~10 ns per value).
  */
-
-const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
-
-type Heap = Float32Array | Int32Array | Uint8Array;
 
 interface Args {
   inputs: NamedTensorInfoMap;
@@ -41,29 +36,12 @@ export function wasmConcat(stock: KernelFunc | undefined): KernelFunc {
     const backend = args.backend as unknown as BackendWasm;
     const outShape = backend_util.computeOutShape(inputs.map((t) => t.shape), axis);
     const out = backend.makeOutput(outShape, first.dtype);
-    // Views after the allocation (it may grow the heap).
-    const dst = backend.typedArrayFromHeap(out) as Heap;
     const total = outShape[axis]!;
     const rows = util.sizeFromShape(outShape) / total;
     let offset = 0;
-    const simd = simdKernels(backend);
-    if (simd != null) {
-      const size = BYTES[first.dtype]!;
-      for (const t of inputs) {
-        const c = t.shape[axis]!;
-        simd.copy_rows(ptr(backend, t), c * size, ptr(backend, out) + offset * size, total * size, rows, c * size);
-        offset += c;
-      }
-      return out;
-    }
     for (const t of inputs) {
-      const src = backend.typedArrayFromHeap(t) as Heap;
       const c = t.shape[axis]!;
-      for (let r = 0; r < rows; r++) {
-        const s = r * c;
-        const d = r * total + offset;
-        for (let k = 0; k < c; k++) dst[d + k] = src[s + k]!;
-      }
+      copyRuns(backend, t, 0, c, out, offset, total, rows, c);
       offset += c;
     }
     return out;
@@ -86,25 +64,9 @@ export function wasmSplitV(stock: KernelFunc | undefined): KernelFunc {
     const total = x.shape[ax]!;
     const rows = util.sizeFromShape(x.shape) / total;
     let offset = 0;
-    const simd = simdKernels(backend);
-    if (simd != null) {
-      const size = BYTES[x.dtype]!;
-      outs.forEach((out, i) => {
-        const c = sizes[i]!;
-        simd.copy_rows(ptr(backend, x) + offset * size, total * size, ptr(backend, out), c * size, rows, c * size);
-        offset += c;
-      });
-      return outs;
-    }
-    const src = backend.typedArrayFromHeap(x) as Heap;
     outs.forEach((out, i) => {
       const c = sizes[i]!;
-      const dst = backend.typedArrayFromHeap(out) as Heap;
-      for (let r = 0; r < rows; r++) {
-        const s = r * total + offset;
-        const d = r * c;
-        for (let k = 0; k < c; k++) dst[d + k] = src[s + k]!;
-      }
+      copyRuns(backend, x, offset, total, out, 0, c, rows, c);
       offset += c;
     });
     return outs;

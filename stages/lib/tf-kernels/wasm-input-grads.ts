@@ -9,6 +9,7 @@ import {
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendCalls, view } from './backend-calls.ts';
 import { inputGradAxis, type InputGradAxis } from './conv-geometry.ts';
+import { copyRuns } from './wasm-simd.ts';
 
 /**
  * Input gradients on the wasm backend as one stride-1 forward convolution of
@@ -46,19 +47,15 @@ function layOut(
     return { input: dy, pad: [[0, 0], [rows.offset, rowsAfter], [cols.offset, colsAfter], [0, 0]] };
   }
   const out = calls.track(backend.makeOutput([n, rows.length, cols.length, c], 'float32'));
-  const dst = backend.typedArrayFromHeap(out) as Float32Array;
-  const src = backend.typedArrayFromHeap(dy) as Float32Array;
-  dst.fill(0);
+  (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+  // Output-gradient columns x whose place cols.offset + x*sw falls inside the laid-out row.
+  const x0 = cols.offset >= 0 ? 0 : Math.ceil(-cols.offset / sw);
+  const count = Math.max(0, Math.min(wo, Math.ceil((cols.length - cols.offset) / sw)) - x0);
   for (let b = 0; b < n; b++) {
     for (let y = 0; y < ho; y++) {
       const p = rows.offset + y * sh;
       if (p < 0 || p >= rows.length) continue;
-      for (let x = 0; x < wo; x++) {
-        const q = cols.offset + x * sw;
-        if (q < 0 || q >= cols.length) continue;
-        const from = ((b * ho + y) * wo + x) * c;
-        dst.set(src.subarray(from, from + c), ((b * rows.length + p) * cols.length + q) * c);
-      }
+      copyRuns(backend, dy, ((b * ho + y) * wo + x0) * c, c, out, ((b * rows.length + p) * cols.length + cols.offset + x0 * sw) * c, sw * c, count, c);
     }
   }
   return { input: out, pad: [[0, 0], [0, 0], [0, 0], [0, 0]] };

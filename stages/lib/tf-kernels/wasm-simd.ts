@@ -81,3 +81,30 @@ export function scratchOf(calls: BackendCalls, backend: BackendWasm, values: Arr
   (backend.typedArrayFromHeap(t) as Float32Array).set(values);
   return ptr(backend, t);
 }
+
+const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+
+/**
+ * Copies `count` runs of `len` elements from `from` (runs `fromStride`
+ * elements apart, the first at element `fromAt`) to `to` (likewise): the
+ * channel vectors of concatenations, splits, space-to-batch and zero
+ * stuffing. One memory.copy per run in the SIMD module (a typed-array view
+ * per run was most of those kernels' time, and garbage); typed arrays where it
+ * cannot run. float32, int32 or bool tensors of one dtype.
+ */
+export function copyRuns(backend: BackendWasm, from: TensorInfo, fromAt: number, fromStride: number, to: TensorInfo, toAt: number, toStride: number, count: number, len: number): void {
+  if (count <= 0 || len <= 0) return;
+  const size = BYTES[from.dtype];
+  if (size == null || to.dtype !== from.dtype) throw new Error(`tf-kernels: cannot copy ${from.dtype} to ${to.dtype}`);
+  const simd = simdKernels(backend);
+  if (simd != null) {
+    simd.copy_rows(ptr(backend, from) + fromAt * size, fromStride * size, ptr(backend, to) + toAt * size, toStride * size, count, len * size);
+    return;
+  }
+  const src = backend.typedArrayFromHeap(from);
+  const dst = backend.typedArrayFromHeap(to) as Float32Array;
+  for (let k = 0; k < count; k++) {
+    const s = fromAt + k * fromStride;
+    dst.set(src.subarray(s, s + len) as Float32Array, toAt + k * toStride);
+  }
+}

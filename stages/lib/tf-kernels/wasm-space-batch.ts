@@ -1,5 +1,6 @@
 import { type KernelBackend, type KernelFunc, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { copyRuns } from './wasm-simd.ts';
 
 /**
  * SpaceToBatchND / BatchToSpaceND for 4-D channels-last tensors with a 2-D
@@ -16,10 +17,11 @@ interface Args {
   attrs?: unknown;
 }
 
-type Heap = Float32Array | Int32Array | Uint8Array;
-
-function heap(backend: BackendWasm, t: TensorInfo): Heap {
-  return backend.typedArrayFromHeap(t) as Heap;
+/** The first index k >= 0 with k*step + first >= 0, and the count of those with k*step + first < limit, k < n. */
+function span(first: number, step: number, limit: number, n: number): [number, number] {
+  const k0 = first >= 0 ? 0 : Math.ceil(-first / step);
+  const k1 = Math.min(n, Math.ceil((limit - first) / step));
+  return [k0, Math.max(0, k1 - k0)];
 }
 
 /**
@@ -40,22 +42,17 @@ function spaceToBatch(args: Args, stock: KernelFunc | undefined): TensorInfo | T
   const oh = (h + pt + pb) / bh;
   const ow = (w + pl + pr) / bw;
   const out = backend.makeOutput([bh * bw * n, oh, ow, c], x.dtype);
-  const dst = heap(backend, out);
-  const src = heap(backend, x);
-  if (pt + pb + pl + pr > 0) dst.fill(0);
+  if (pt + pb + pl + pr > 0) backend.typedArrayFromHeap(out).fill(0);
   for (let i = 0; i < bh; i++) {
     for (let j = 0; j < bw; j++) {
+      // Output columns xx whose source column xx*bw + j - pl is inside x.
+      const [x0, count] = span(j - pl, bw, w, ow);
       for (let b = 0; b < n; b++) {
         const ob = (i * bw + j) * n + b;
         for (let y = 0; y < oh; y++) {
           const sy = y * bh + i - pt;
           if (sy < 0 || sy >= h) continue;
-          for (let xx = 0; xx < ow; xx++) {
-            const sx = xx * bw + j - pl;
-            if (sx < 0 || sx >= w) continue;
-            const from = ((b * h + sy) * w + sx) * c;
-            dst.set(src.subarray(from, from + c), ((ob * oh + y) * ow + xx) * c);
-          }
+          copyRuns(backend, x, ((b * h + sy) * w + x0 * bw + j - pl) * c, bw * c, out, ((ob * oh + y) * ow + x0) * c, c, count, c);
         }
       }
     }
@@ -79,21 +76,16 @@ function batchToSpace(args: Args, stock: KernelFunc | undefined): TensorInfo | T
   const oh = h * bh - ct - cb;
   const ow = w * bw - cl - cr;
   const out = backend.makeOutput([n, oh, ow, c], x.dtype);
-  const dst = heap(backend, out);
-  const src = heap(backend, x);
   for (let i = 0; i < bh; i++) {
     for (let j = 0; j < bw; j++) {
+      // Input columns xx whose output column xx*bw + j - cl is inside the output.
+      const [x0, count] = span(j - cl, bw, ow, w);
       for (let b = 0; b < n; b++) {
         const ib = (i * bw + j) * n + b;
         for (let y = 0; y < h; y++) {
           const oy = y * bh + i - ct;
           if (oy < 0 || oy >= oh) continue;
-          for (let xx = 0; xx < w; xx++) {
-            const ox = xx * bw + j - cl;
-            if (ox < 0 || ox >= ow) continue;
-            const from = ((ib * h + y) * w + xx) * c;
-            dst.set(src.subarray(from, from + c), ((b * oh + oy) * ow + ox) * c);
-          }
+          copyRuns(backend, x, ((ib * h + y) * w + x0) * c, c, out, ((b * oh + oy) * ow + x0 * bw + j - cl) * c, bw * c, count, c);
         }
       }
     }
