@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { buildModel, type ModelConfig, type SegModel } from '../stages/lib/tf/models/index.ts';
-import { Optimizer } from '../stages/lib/tf/optimizer.ts';
+import { Optimizer, type OptimizerConfig } from '../stages/lib/tf/optimizer.ts';
 import { trainStep } from '../stages/lib/tf/train-step.ts';
 import { freezeTrunk, modelConfig } from '../stages/train/model-config.ts';
 import { trainParams, type TrainParams } from '../stages/train/params.ts';
@@ -30,6 +30,8 @@ export interface ProdSetup {
   readonly params: TrainParams;
   readonly images: tf.Tensor4D;
   readonly labels: tf.Tensor3D;
+  readonly optimizer: Optimizer;
+  readonly optimizerConfig: OptimizerConfig;
   step(): number;
   infer(): void;
   dispose(): void;
@@ -64,7 +66,8 @@ export function prodSetup(size: number, n: number, params: TrainParams = default
   // A pretrained trunk's weights do not change a step's cost: seeded ones stand in for them.
   const model = buildModel(config, { seed: params.seed });
   if (params.freeze > 0) freezeTrunk(model, params.freeze);
-  const optimizer = new Optimizer({ kind: params.optimizer, momentum: params.momentum, weightDecay: params.weightDecay, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
+  const optimizerConfig: OptimizerConfig = { kind: params.optimizer, momentum: params.momentum, weightDecay: params.weightDecay, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+  const optimizer = new Optimizer(optimizerConfig);
   const { images, labels } = batch(n, size, config.numClasses);
   return {
     model,
@@ -72,6 +75,8 @@ export function prodSetup(size: number, n: number, params: TrainParams = default
     params,
     images,
     labels,
+    optimizer,
+    optimizerConfig,
     step: () => trainStep(model, optimizer, images, labels, params.lr, params.classWeights),
     infer: () => {
       // Not returning the values: tidy would walk the typed array element by element.

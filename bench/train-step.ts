@@ -11,6 +11,9 @@
  * Setups, each in its own child process (peak memory is its own, kernel
  * registrations cannot leak between them):
  *   wasm       the WebAssembly backend with registerWasmTrainingKernels() (one thread)
+ *   wasm-2c    the same on two cores: the batch split across this thread and a
+ *              worker thread, gradients summed (stages/lib/tf/data-parallel.ts;
+ *              production model only; training only)
  *   cpu-fast   the CPU backend with registerFastCpuKernels()
  *   cpu-stock  tfjs's plain CPU backend as shipped (1 step: it is slow)
  *   torch-1t / torch-2t  the twin on Debian's python3-torch, OMP_NUM_THREADS=1 / 2
@@ -27,6 +30,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerFastCpuKernels, registerWasmTrainingKernels } from '../stages/lib/tf-kernels/index.ts';
+import { DataParallel } from '../stages/lib/tf/data-parallel.ts';
 import { paramCount, prodModelConfig, prodSetup, defaultTrainParams } from './prod-model.ts';
 import { initBackends } from './train-step-backends.ts';
 import { MOBILENET_V2_STAGES, SegNet, syntheticBatch } from './train-step-model.ts';
@@ -34,7 +38,7 @@ import { MOBILENET_V2_STAGES, SegNet, syntheticBatch } from './train-step-model.
 /** fp32 matrix-multiply peak of the 2-core bench machines (OpenBLAS, 2 threads). */
 const PEAK_GFLOPS = 120;
 
-type Variant = 'cpu-stock' | 'cpu-fast' | 'wasm';
+type Variant = 'cpu-stock' | 'cpu-fast' | 'wasm' | 'wasm-2c';
 type ModelName = 'prod' | 'bench';
 const TORCH_VARIANTS = ['torch-1t', 'torch-2t'] as const;
 type TorchVariant = (typeof TORCH_VARIANTS)[number];
@@ -78,20 +82,28 @@ export async function runVariant(variant: Variant, model: ModelName, o: BenchOpt
   const timer = setInterval(sample, 20);
   try {
     await initBackends();
-    await tf.setBackend(variant === 'wasm' ? 'wasm' : 'cpu');
-    if (variant === 'wasm') registerWasmTrainingKernels();
+    const onWasm = variant === 'wasm' || variant === 'wasm-2c';
+    await tf.setBackend(onWasm ? 'wasm' : 'cpu');
+    if (onWasm) registerWasmTrainingKernels();
     if (variant === 'cpu-fast') registerFastCpuKernels();
-    let trainStep: () => number;
+    let trainStep: () => number | Promise<number>;
+    let close = async () => {};
     let infer: () => void;
     let params: number;
     let outputShape: number[];
     if (model === 'prod') {
       const s = prodSetup(o.size, o.batch);
       trainStep = s.step;
+      if (variant === 'wasm-2c') {
+        const dp = await DataParallel.start(s.model, s.config, s.optimizer, s.optimizerConfig);
+        trainStep = () => dp.step(s.images, s.labels, s.params.lr, s.params.classWeights);
+        close = () => dp.close();
+      }
       infer = s.infer;
       params = paramCount(s.model);
       outputShape = tf.tidy(() => s.model.logits(tf.zeros([o.batch, o.size, o.size, 3]), false).shape);
     } else {
+      if (variant === 'wasm-2c') throw new Error('wasm-2c: production model only');
       const net = benchNet(o).build(o.batch, o.size);
       const { images, labels } = syntheticBatch(o.batch, o.size, 6);
       const opt = tf.train.momentum(0.01, 0.9);
@@ -110,29 +122,31 @@ export async function runVariant(variant: Variant, model: ModelName, o: BenchOpt
       params = net.variables.reduce((a, v) => a + v.size, 0);
       outputShape = tf.tidy(() => net.forward(tf.zeros([o.batch, o.size, o.size, 3])).shape);
     }
-    const step = () => {
-      const value = trainStep();
+    const step = async () => {
+      const value = await trainStep();
       sample();
       return value;
     };
     // The CPU backends take seconds to minutes per step: one step, no warm-up
     // (one-off costs are small next to that). The wasm step's first run pays
     // XNNPACK operator set-up and heap growth, so it is warmed up first.
-    const steps = variant === 'wasm' ? o.steps : 1;
-    if (variant === 'wasm') step();
+    const steps = onWasm ? o.steps : 1;
+    if (onWasm) await step();
     const wall: number[] = [];
     const cpu: number[] = [];
     const losses: number[] = [];
     for (let i = 0; i < steps; i++) {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
-      losses.push(step());
+      losses.push(await step());
       wall.push(performance.now() - t0);
       const c = process.cpuUsage(c0);
       cpu.push((c.user + c.system) / 1000);
     }
     let inferMsPerImage: number | null = null;
-    if (variant !== 'cpu-stock') {
+    await close();
+    // Inference is one thread in every setup (wasm-2c's would be wasm's).
+    if (variant !== 'cpu-stock' && variant !== 'wasm-2c') {
       const times: number[] = [];
       for (let i = 0; i < (variant === 'wasm' ? o.steps + 1 : 2); i++) {
         const t0 = performance.now();
@@ -236,7 +250,7 @@ function parse(argv: string[]): Parsed {
 
 /** Which setups run by default: the stock CPU step of the bench net alone takes over 20 minutes. */
 function defaultVariants(model: ModelName): (Variant | TorchVariant)[] {
-  return model === 'prod' ? ['wasm', 'cpu-stock', ...TORCH_VARIANTS] : ['wasm', ...TORCH_VARIANTS];
+  return model === 'prod' ? ['wasm', 'wasm-2c', 'cpu-stock', ...TORCH_VARIANTS] : ['wasm', ...TORCH_VARIANTS];
 }
 
 export interface ModelReport {
@@ -285,6 +299,8 @@ export function formatReport(r: ModelReport, o: BenchOptions): string {
   const stock = r.results.find((x) => x.variant === 'cpu-stock');
   const torch1 = r.results.find((x) => x.variant === 'torch-1t');
   const ours = r.results.find((x) => x.variant === 'wasm');
+  const ours2 = r.results.find((x) => x.variant === 'wasm-2c') ?? ours;
+  const torch2 = r.results.find((x) => x.variant === 'torch-2t');
   const f = (x: number | null | undefined, d = 0) => (x == null || Number.isNaN(x) ? '—' : x.toFixed(d));
   const ratio = (a: number | null | undefined, b: number | null | undefined, d: number) =>
     a == null || b == null || Number.isNaN(a) || Number.isNaN(b) ? '—' : (a / b).toFixed(d);
@@ -296,13 +312,13 @@ export function formatReport(r: ModelReport, o: BenchOptions): string {
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |' + (r.trainGflop != null ? ' --- |' : ''),
   ];
   for (const x of r.results) {
-    // Our route runs one thread; its 1-thread twin is torch-1t. The 2-thread
-    // twin is compared with our best use of two cores (the same route today).
-    const twin = x.variant === 'torch-2t' ? ours : x.variant.startsWith('torch') ? ours : torch1;
-    const versus =
-      x.variant.startsWith('torch')
-        ? `ours / this: ${ratio(twin?.stepMs, x.stepMs, 2)} / ${ratio(twin?.stepCpuMs, x.stepCpuMs, 2)}`
-        : `${ratio(x.stepMs, torch1?.stepMs, 2)} / ${ratio(x.stepCpuMs, torch1?.stepCpuMs, 2)}`;
+    // Equal threads: wasm (one thread) against torch-1t; wasm-2c (this thread and a worker) against torch-2t
+    // (wasm against torch-2t when wasm-2c did not run).
+    const torchRow = x.variant.startsWith('torch');
+    const twin = torchRow ? (x.variant === 'torch-2t' ? ours2 : ours) : x.variant === 'wasm-2c' ? torch2 : torch1;
+    const versus = torchRow
+      ? `ours / this: ${ratio(twin?.stepMs, x.stepMs, 2)} / ${ratio(twin?.stepCpuMs, x.stepCpuMs, 2)}`
+      : `${ratio(x.stepMs, twin?.stepMs, 2)} / ${ratio(x.stepCpuMs, twin?.stepCpuMs, 2)}`;
     const inferVs = x.variant.startsWith('torch') ? `ours / this: ${ratio(ours?.inferMsPerImage, x.inferMsPerImage, 2)}` : ratio(x.inferMsPerImage, torch1?.inferMsPerImage, 2);
     const gf = r.trainGflop != null && !Number.isNaN(x.stepMs) ? r.trainGflop / (x.stepMs / 1000) : null;
     lines.push(
@@ -314,6 +330,11 @@ export function formatReport(r: ModelReport, o: BenchOptions): string {
   // The twin must be the same model: same parameter count and output shape.
   const shapes = r.results.filter((x) => x.outputShape != null).map((x) => `${x.variant} [${x.outputShape!.join(',')}]`);
   const params = new Set(r.results.filter((x) => x.params != null).map((x) => x.params));
+  lines.push(
+    '',
+    'Compared at equal threads: wasm (one thread) with torch-1t, wasm-2c (the batch split over two threads) with torch-2t; ' +
+      'inference runs one thread in ours (torch-2t row: ours / that). CPU ms counts all threads of the process.',
+  );
   lines.push('', `Twin check: parameter counts ${params.size <= 1 ? 'equal' : `DIFFER (${[...params].join(' vs ')})`}; output shapes (NHWC) ${shapes.join(', ')}.`);
   return lines.join('\n');
 }

@@ -19,6 +19,8 @@ export { writeFileAtomic } from './cache/atomic.ts';
 export { entryModule } from './exec/node-entry.ts';
 // A worker-thread pool that runs TypeScript workers from the sources and the bundle alike.
 export { runPool, type PoolOptions } from './exec/worker-pool.ts';
+// One worker thread of ours (TypeScript or bundled), for a stage that keeps its own protocol with it.
+export { startWorker } from './exec/worker-boot.ts';
 export type { Progress } from './events.ts';
 // What a stage shows in `pipe report` and `pipe metrics`.
 export type { ReportView, TableView, TableColumn, CurveView, ImagesView, DatasetView } from './report-views.ts';
