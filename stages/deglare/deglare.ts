@@ -3,7 +3,7 @@
  * glare mask -> dilate (ellipse) -> inpaint -> optional halo removal -> blur.
  * The defaults are the study's recipe: grey > 100, 15x20 ellipse x3,
  * Telea radius 15, Gaussian 5x5. Telea inpainting and the binary dilation are
- * our TypeScript versions of OpenCV's (stages/lib/image/inpaint-telea.ts,
+ * our versions of OpenCV's (stages/lib/image/inpaint-telea.ts, its disc sum in WebAssembly,
  * dilate.ts: same results, less CPU), the rest opencv.js.
  */
 import type { CV, Mat } from '../lib/image/opencv.ts';

@@ -91,14 +91,7 @@ describe('inpaintTelea', () => {
     for (let t = 0; t < 25; t++) {
       const w = 2 + Math.floor(rand() * 30);
       const h = 2 + Math.floor(rand() * 30);
-      // smooth-ish image (a gradient plus noise), so inpainting has something to follow
-      const img: RgbImage = { data: new Uint8Array(w * h * 3), width: w, height: h };
-      for (let y = 0; y < h; y++)
-        for (let x = 0; x < w; x++)
-          for (let c = 0; c < 3; c++) img.data[(y * w + x) * 3 + c] = Math.min(255, Math.floor(40 + 5 * x + 3 * y * c + rand() * 20));
-      const mask: GrayImage = { data: new Uint8Array(w * h), width: w, height: h };
-      const density = 0.1 + rand() * 0.4;
-      for (let i = 0; i < w * h; i++) if (rand() < density) mask.data[i] = 255;
+      const { img, mask } = randomCase(rand, w, h);
       const radius = 1 + Math.floor(rand() * 8);
       const d = compare(inpaintTelea(img, mask, radius), opencvTelea(img, mask, radius));
       expect(d.mean, `case ${t}: ${w}x${h}, radius ${radius}`).toBeLessThan(0.5);
@@ -143,5 +136,47 @@ describe('inpaintTelea', () => {
     expect(out.data).toEqual(img.data);
     expect(out.data).not.toBe(img.data);
     expect(() => inpaintTelea(img, { data: new Uint8Array(6), width: 3, height: 2 }, 5)).toThrow(/mask is 3x2/);
+  });
+});
+
+/** A smooth-ish random image (a gradient plus noise, so inpainting has something to follow) and a random mask, edges included. */
+function randomCase(rand: () => number, w: number, h: number): { img: RgbImage; mask: GrayImage } {
+  const img: RgbImage = { data: new Uint8Array(w * h * 3), width: w, height: h };
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) img.data[(y * w + x) * 3 + c] = Math.min(255, Math.floor(40 + 5 * x + 3 * y * c + rand() * 20));
+  const mask: GrayImage = { data: new Uint8Array(w * h), width: w, height: h };
+  const density = 0.1 + rand() * 0.4;
+  for (let i = 0; i < w * h; i++) if (rand() < density) mask.data[i] = 255;
+  return { img, mask };
+}
+
+describe('inpaintTelea: the WebAssembly disc sum (wasm/telea-sum.c) against the JavaScript one', () => {
+  it('gives the same bits on rendered 640x480 laser scenes with the study mask, and results outlive the next call', () => {
+    const firsts: Uint8Array[] = [];
+    for (const seed of [3, 4]) {
+      const img = renderDarkScene(seed);
+      const mask = studyMask(img);
+      const wasm = inpaintTelea(img, mask, 15);
+      firsts.push(wasm.data);
+      const js = inpaintTelea(img, mask, 15, { kernel: 'js' });
+      expect(Buffer.from(wasm.data).equals(Buffer.from(js.data)), `scene ${seed}`).toBe(true);
+      expect(compare(wasm, img).share).toBeGreaterThan(0.05); // it did fill the mask
+    }
+    // the kernel's memory is reused by every call: what a call returned must not change with the next
+    const again = inpaintTelea(renderDarkScene(3), studyMask(renderDarkScene(3)), 15);
+    expect(Buffer.from(again.data).equals(Buffer.from(firsts[0]!))).toBe(true);
+  });
+
+  it('gives the same bits on random images of changing sizes and radii 1-40 (memory grown and reused)', () => {
+    const rand = lcg(23);
+    const sizes = [[31, 7], [300, 200], [2, 2], [120, 90], [64, 65], [1, 40]] as const;
+    for (const [t, [w, h]] of sizes.entries()) {
+      for (const radius of [1, 5, 40]) {
+        const { img, mask } = randomCase(rand, w, h);
+        const wasm = inpaintTelea(img, mask, radius);
+        const js = inpaintTelea(img, mask, radius, { kernel: 'js' });
+        expect(Buffer.from(wasm.data).equals(Buffer.from(js.data)), `case ${t}: ${w}x${h}, radius ${radius}`).toBe(true);
+      }
+    }
   });
 });
