@@ -41,7 +41,7 @@ export default defineStage<EnhanceParams>({
     const out = enhance(cv, img, p.ops);
     const { dir, stem } = splitRel(ctx.rel);
     const ext = p.format === 'png' ? 'png' : 'jpg';
-    const writing = writeImage(path.join(ctx.outDir, 'images', dir, `${stem}.${ext}`), out, { format: p.format, quality: p.quality });
+    const writing = writeImage(path.join(ctx.outDir, 'images', dir, `${stem}.${ext}`), out, { format: p.format, quality: p.quality, compressionLevel: p.pngCompression });
     const q = (im: typeof img) => ({ uiqm: round(uiqmOf(im, p.uiqm, p.metricBlock).uiqm), uciqe: round(uciqeOf(im, p.uciqe, p.uciqe === 'jou-uip' ? lab8Of(cv, im) : undefined).uciqe) });
     if (!p.scores) {
       await writing;

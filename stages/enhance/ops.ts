@@ -5,7 +5,7 @@
  * OpenCV has no single call for are plain loops over the Mat's float data.
  */
 import { unreachable } from '../../src/stage-api.ts';
-import { clamp01, darkChannel, greyOf, guidedFilter, percentiles } from '../lib/image/float.ts';
+import { clamp01, darkChannel, greyOf, GuidedFilter, guidedFilter, percentiles } from '../lib/image/float.ts';
 import type { CV, Mat } from '../lib/image/opencv.ts';
 import { MatScope } from '../lib/image/opencv.ts';
 import type { Op } from './schema.ts';
@@ -212,17 +212,30 @@ function dehaze(cv: CV, img: Mat, op: HazeOp, channels: number[], s: MatScope): 
 function backscatter(cv: CV, img: Mat, op: Extract<Op, { op: 'backscatter' }>, s: MatScope): void {
   const planes = s.add(new cv.MatVector());
   cv.split(img, planes);
-  const floors: Mat[] = [];
   const k = s.add(cv.getStructuringElement(cv.MORPH_RECT, new cv.Size(op.patch, op.patch)));
+  const raw: Mat[] = [];
   for (let c = 0; c < 3; c++) {
     const plane = s.add(planes.get(c));
     const floor = s.add(new cv.Mat());
     cv.erode(plane, floor, k, new cv.Point(-1, -1), 1, cv.BORDER_REFLECT);
-    floors.push(refine(cv, img, floor, op, s));
+    raw.push(floor);
+  }
+  // one guide (the image's grey) for the three channels: its statistics are computed once
+  let floors = raw;
+  if (op.radius > 0) {
+    const guide = new GuidedFilter(cv, s.add(greyOf(cv, img)), op.radius, op.eps);
+    try {
+      floors = raw.map((f) => s.add(guide.apply(f)));
+    } finally {
+      guide.delete();
+    }
   }
   let B = op.bInf as number[] | undefined;
   if (!B) {
-    const udcp = s.add(darkChannel(cv, img, [1, 2], op.patch));
+    // the UDCP dark channel, min over G and B of the patch minimum: erosion commutes with the per-pixel min,
+    // so it is the min of the two eroded planes above (the same values as darkChannel(img, [1, 2], patch))
+    const udcp = s.add(new cv.Mat());
+    cv.min(raw[1]!, raw[2]!, udcp);
     B = ambientLight(img, udcp.data32F, op.top);
   }
   const d = img.data32F;

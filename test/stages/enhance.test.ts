@@ -6,9 +6,11 @@ import { enhance } from '../../stages/enhance/enhance.ts';
 import stage from '../../stages/enhance/index.ts';
 import { enhanceParams, opSchema, type EnhanceParams, type Op } from '../../stages/enhance/schema.ts';
 import { readRgb, writeImage } from '../../stages/lib/image/io.ts';
+import { darkChannel, floatMatFromRgb, greyOf, GuidedFilter, guidedFilter } from '../../stages/lib/image/float.ts';
 import { lab8Of } from '../../stages/lib/image/mat.ts';
-import { loadOpenCv, type CV } from '../../stages/lib/image/opencv.ts';
+import { loadOpenCv, MatScope, type CV, type Mat } from '../../stages/lib/image/opencv.ts';
 import { uciqeJou, uiqmFunie } from '../../stages/lib/image/quality.ts';
+import { renderDarkScene } from '../../bench/image-scene.ts';
 import type { RgbImage } from '../../stages/lib/image/types.ts';
 import { itemCtx, px, setPx, solid, stageCtx, tempDir } from '../fixtures/images/helpers.ts';
 
@@ -196,6 +198,56 @@ describe('ops', () => {
   });
 });
 
+/** The float values of a Mat as bytes, for comparing bit for bit. */
+const bits = (m: Mat) => Buffer.from(m.data32F.slice().buffer);
+
+describe('backscatter shortcuts are exact (the same bits as the long way round)', () => {
+  it('one GuidedFilter for several sources equals guidedFilter per source', () => {
+    const s = new MatScope();
+    try {
+      const img = s.add(floatMatFromRgb(cv, renderDarkScene(5, 160, 120)));
+      const grey = s.add(greyOf(cv, img));
+      const planes = s.add(new cv.MatVector());
+      cv.split(img, planes);
+      for (const [radius, eps] of [[30, 1e-3], [4, 0.1], [1, 1e-6]] as const) {
+        const shared = new GuidedFilter(cv, grey, radius, eps);
+        try {
+          for (let c = 0; c < 3; c++) {
+            const src = s.add(planes.get(c));
+            expect(bits(s.add(shared.apply(src))).equals(bits(s.add(guidedFilter(cv, grey, src, radius, eps)))), `radius ${radius}, channel ${c}`).toBe(true);
+          }
+        } finally {
+          shared.delete();
+        }
+      }
+    } finally {
+      s.free();
+    }
+  });
+
+  it('the min of the eroded G and B planes equals the UDCP dark channel (erosion commutes with the per-pixel min)', () => {
+    const s = new MatScope();
+    try {
+      const img = s.add(floatMatFromRgb(cv, renderDarkScene(6, 97, 61)));
+      const planes = s.add(new cv.MatVector());
+      cv.split(img, planes);
+      for (const patch of [1, 3, 15, 41]) {
+        const k = s.add(cv.getStructuringElement(cv.MORPH_RECT, new cv.Size(patch, patch)));
+        const [g, b] = [1, 2].map((c) => {
+          const o = s.add(new cv.Mat());
+          cv.erode(s.add(planes.get(c)), o, k, new cv.Point(-1, -1), 1, cv.BORDER_REFLECT);
+          return o;
+        });
+        const min = s.add(new cv.Mat());
+        cv.min(g!, b!, min);
+        expect(bits(min).equals(bits(s.add(darkChannel(cv, img, [1, 2], patch)))), `patch ${patch}`).toBe(true);
+      }
+    } finally {
+      s.free();
+    }
+  });
+});
+
 describe('params', () => {
   it('fills op defaults, rejects unknown ops and unknown keys', () => {
     expect(opSchema.parse({ op: 'dehaze' })).toEqual({ op: 'dehaze', patch: 15, omega: 0.95, t0: 0.1, radius: 30, eps: 1e-3, top: 0.001 });
@@ -250,6 +302,25 @@ describe('enhance stage', () => {
     await s.reduce!(stageCtx(root, params), [{ rel: 'a.png', summary: res.summary }]);
     const q = JSON.parse(await readFile(path.join(root, 'work/en/quality.json'), 'utf8'));
     expect(q.variants).toEqual({ uiqm: 'funie-gan', uciqe: 'jou-uip' });
+  });
+
+  it('writes its PNGs at the zlib level of pngCompression (default 1, as imwrite), same pixels', async () => {
+    expect(enhanceParams.parse({}).pngCompression).toBe(1);
+    expect(enhanceParams.safeParse({ pngCompression: 10 }).success).toBe(false);
+    const root = path.join(dir, 'repo-png');
+    await writeImage(path.join(root, 'in/a.png'), textured(96, 64), { format: 'png' });
+    const sizes: number[] = [];
+    const pixels: Uint8Array[] = [];
+    for (const level of [0, 9]) {
+      const params = enhanceParams.parse({ images: 'in', out: 'work/en', ops: [{ op: 'gamma' }], scores: false, pngCompression: level });
+      const outDir = path.join(dir, `item-png${level}`);
+      await s.processItem(itemCtx(root, params, 'in', 'a.png', outDir));
+      sizes.push((await readFile(path.join(outDir, 'images/a.png'))).length);
+      pixels.push((await readRgb(path.join(outDir, 'images/a.png'))).data);
+    }
+    expect(sizes[0]).toBeGreaterThan(96 * 64 * 3); // level 0 stores the pixels uncompressed
+    expect(sizes[1]).toBeLessThan(sizes[0]!);
+    expect(pixels[0]).toEqual(pixels[1]);
   });
 
   it('scores: false writes the image, no scores, and a quality.json saying they were not computed', async () => {

@@ -88,38 +88,83 @@ export function darkChannel(cv: CV, img: Mat, channels: number[], patch: number)
  * (2r+1)^2 boxes. `guide` and `src` are CV_32FC1; returns a new Mat.
  */
 export function guidedFilter(cv: CV, guide: Mat, src: Mat, radius: number, eps: number): Mat {
-  const s = new MatScope();
+  const g = new GuidedFilter(cv, guide, radius, eps);
   try {
-    const size = new cv.Size(2 * radius + 1, 2 * radius + 1);
-    const box = (m: Mat) => {
-      const o = s.add(new cv.Mat());
-      cv.boxFilter(m, o, cv.CV_32F, size, new cv.Point(-1, -1), true, cv.BORDER_REFLECT);
-      return o;
-    };
-    const mul = (a: Mat, b: Mat) => {
-      const o = s.add(new cv.Mat());
-      cv.multiply(a, b, o);
-      return o;
-    };
-    const meanI = box(guide);
-    const meanP = box(src);
-    const corrIp = box(mul(guide, src));
-    const corrII = box(mul(guide, guide));
-    const covIp = s.add(new cv.Mat());
-    cv.subtract(corrIp, mul(meanI, meanP), covIp);
-    const varI = s.add(new cv.Mat());
-    cv.subtract(corrII, mul(meanI, meanI), varI);
-    const denom = s.add(new cv.Mat());
-    cv.add(varI, s.add(new cv.Mat(varI.rows, varI.cols, cv.CV_32F, new cv.Scalar(eps))), denom);
-    const a = s.add(new cv.Mat());
-    cv.divide(covIp, denom, a);
-    const b = s.add(new cv.Mat());
-    cv.subtract(meanP, mul(a, meanI), b);
-    const q = new cv.Mat();
-    cv.add(mul(box(a), guide), box(b), q);
-    return q;
+    return g.apply(src);
   } finally {
-    s.free();
+    g.delete();
+  }
+}
+
+/**
+ * The guided filter with the guide's own statistics (mean(I), var(I) + eps)
+ * computed once, for filtering several sources with one guide (backscatter
+ * refines each colour channel's floor with the image's grey): the same
+ * operations on the same values as `guidedFilter` per source, so the same
+ * bits, with 2 of the 6 box filters done once. Call `delete()` when done.
+ */
+export class GuidedFilter {
+  private readonly s = new MatScope();
+  private readonly size: InstanceType<CV['Size']>;
+  private readonly meanI: Mat;
+  private readonly denom: Mat;
+
+  constructor(
+    private readonly cv: CV,
+    private readonly guide: Mat,
+    radius: number,
+    eps: number,
+  ) {
+    const s = this.s;
+    try {
+      this.size = new cv.Size(2 * radius + 1, 2 * radius + 1);
+      this.meanI = s.add(this.box(guide, s));
+      const corrII = this.box(this.mul(guide, guide, s), s);
+      const varI = s.add(new cv.Mat());
+      cv.subtract(corrII, this.mul(this.meanI, this.meanI, s), varI);
+      this.denom = s.add(new cv.Mat());
+      cv.add(varI, s.add(new cv.Mat(varI.rows, varI.cols, cv.CV_32F, new cv.Scalar(eps))), this.denom);
+    } catch (e) {
+      s.free();
+      throw e;
+    }
+  }
+
+  /** The filtered `src` (CV_32FC1, the guide's size) as a new Mat. */
+  apply(src: Mat): Mat {
+    const { cv, guide, meanI, denom } = this;
+    const s = new MatScope();
+    try {
+      const meanP = this.box(src, s);
+      const corrIp = this.box(this.mul(guide, src, s), s);
+      const covIp = s.add(new cv.Mat());
+      cv.subtract(corrIp, this.mul(meanI, meanP, s), covIp);
+      const a = s.add(new cv.Mat());
+      cv.divide(covIp, denom, a);
+      const b = s.add(new cv.Mat());
+      cv.subtract(meanP, this.mul(a, meanI, s), b);
+      const q = new cv.Mat();
+      cv.add(this.mul(this.box(a, s), guide, s), this.box(b, s), q);
+      return q;
+    } finally {
+      s.free();
+    }
+  }
+
+  delete(): void {
+    this.s.free();
+  }
+
+  private box(m: Mat, s: MatScope): Mat {
+    const o = s.add(new this.cv.Mat());
+    this.cv.boxFilter(m, o, this.cv.CV_32F, this.size, new this.cv.Point(-1, -1), true, this.cv.BORDER_REFLECT);
+    return o;
+  }
+
+  private mul(a: Mat, b: Mat, s: MatScope): Mat {
+    const o = s.add(new this.cv.Mat());
+    this.cv.multiply(a, b, o);
+    return o;
   }
 }
 
