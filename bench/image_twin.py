@@ -15,9 +15,12 @@ enhance: the ops of `enhance` written with OpenCV and numpy as a user would
 backscatter (formation model I = J t + B (1 - t)), clahe (on L of Lab),
 redCompensation (Ancuti 2018), whiteBalance (gray-world), levels, gamma.
 
-usage: /usr/bin/python3 bench/image_twin.py deglare|enhance PROCS IN_DIR OUT_DIR [OPS_JSON]
-Prints one JSON line: {"images", "seconds", "imagesPerSecond", "opencv", "threads", "procs"}.
-OpenCV keeps its default thread count in each process (what a user gets).
+usage: /usr/bin/python3 bench/image_twin.py deglare|enhance PROCS IN_DIR OUT_DIR [OPS_JSON [THREADS]]
+Prints one JSON line: {"images", "seconds", "imagesPerSecond", "cpuSeconds", "opencv", "threads", "procs"}.
+THREADS: OpenCV threads per process (cv2.setNumThreads); default: the cores shared out among the
+processes (2 cores: 2 threads for 1 process, 1 each for 2), so OpenCV's parallel loops use every core
+and PROCS processes never run more threads than there are cores. cpuSeconds: user + system CPU time
+of the worker processes (all their threads) between the start and the end of the timed part.
 """
 import json
 import multiprocessing as mp
@@ -135,28 +138,32 @@ def process(recipe, ops, src, dst, name):
     cv2.imwrite(os.path.join(dst, stem + '.png'), out)
 
 
-def worker(recipe, ops, src, dst, warm, tasks, ready, go):
+def worker(recipe, ops, src, dst, warm, threads, tasks, ready, go, done):
+    cv2.setNumThreads(threads)
     process(recipe, ops, src, os.path.join(dst, 'warm'), warm)
     ready.put(os.getpid())
     go.wait()
+    cpu = time.process_time()  # this process, all its threads
     while True:
         name = tasks.get()
         if name is None:
-            return
+            break
         process(recipe, ops, src, dst, name)
+    done.put(time.process_time() - cpu)
 
 
 def main():
     recipe, procs, src, dst = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     ops = json.loads(sys.argv[5]) if len(sys.argv) > 5 else []
+    threads = int(sys.argv[6]) if len(sys.argv) > 6 else max(1, (os.cpu_count() or 1) // procs)
     unknown = [o['op'] for o in ops if o['op'] not in OPS]
     if recipe not in ('deglare', 'enhance') or unknown:
         raise SystemExit(f'unknown recipe {recipe!r} or enhance ops {unknown} (twin has {sorted(OPS)})')
     os.makedirs(os.path.join(dst, 'warm'), exist_ok=True)
     names = sorted(n for n in os.listdir(src) if n.lower().endswith(('.png', '.jpg', '.jpeg')))
     ctx = mp.get_context('fork')
-    tasks, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    pool = [ctx.Process(target=worker, args=(recipe, ops, src, dst, names[0], tasks, ready, go)) for _ in range(procs)]
+    tasks, ready, go, done = ctx.Queue(), ctx.Queue(), ctx.Event(), ctx.Queue()
+    pool = [ctx.Process(target=worker, args=(recipe, ops, src, dst, names[0], threads, tasks, ready, go, done)) for _ in range(procs)]
     for p in pool:
         p.start()
     for _ in pool:
@@ -172,8 +179,9 @@ def main():
         if p.exitcode != 0:
             raise SystemExit(f'a worker exited with {p.exitcode}')
     seconds = time.perf_counter() - start
-    print(json.dumps({'images': len(names), 'seconds': seconds, 'imagesPerSecond': len(names) / seconds,
-                      'opencv': cv2.__version__, 'threads': cv2.getNumThreads(), 'procs': procs}))
+    cpu = sum(done.get() for _ in pool)
+    print(json.dumps({'images': len(names), 'seconds': seconds, 'imagesPerSecond': len(names) / seconds, 'cpuSeconds': cpu,
+                      'opencv': cv2.__version__, 'threads': threads, 'procs': procs}))
 
 
 if __name__ == '__main__':
