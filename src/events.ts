@@ -56,7 +56,12 @@ export type PipeEvent =
   | { type: 'stage-started'; time: number; stage: string; reasons: Reason[]; executor: string; gpu?: string; expectedMs?: number }
   | { type: 'stage-progress'; time: number; stage: string; progress: Progress }
   | { type: 'stage-log'; time: number; stage: string; stream: 'stdout' | 'stderr' | 'info'; line: string }
-  | { type: 'stage-items'; time: number; stage: string; total: number; cached: number; toProcess: number }
+  /**
+   * A per-item stage's items: `cached` need no processing; of those, `inPlace`
+   * already had their outputs in the output folder and were not touched (the
+   * rest were copied from the cache).
+   */
+  | { type: 'stage-items'; time: number; stage: string; total: number; cached: number; toProcess: number; inPlace: number }
   | { type: 'stage-up-to-date'; time: number; stage: string }
   | { type: 'stage-restored'; time: number; stage: string; durationMs: number }
   | { type: 'stage-finished'; time: number; stage: string; durationMs: number }

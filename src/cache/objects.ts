@@ -77,17 +77,27 @@ export class ObjectStore {
 
   /**
    * Stores the file or folder at `abs`, as hashed in `h`: copies in each file
-   * object that is absent (in parallel) and, for a folder, its manifest.
+   * object that is absent (in parallel) and, for a folder, its manifest, or
+   * the manifest of `whole` when `abs` holds only the new files of a folder
+   * whose other files are already stored.
    */
-  async storePath(abs: string, h: PathHash): Promise<void> {
+  async storePath(abs: string, h: PathHash, whole?: PathHash & { kind: 'dir' }): Promise<void> {
     if (h.kind === 'file') {
       await this.put(abs, h.hash, h.size);
       return;
     }
+    await this.storeFiles(abs, h.manifest);
+    await this.saveManifest(whole ?? h);
+  }
+
+  /**
+   * Copies in the objects of the files `files` of folder `abs` that are
+   * absent, in parallel; no manifest (an item's files are listed in its item record).
+   */
+  async storeFiles(abs: string, files: ManifestEntry[]): Promise<void> {
     const limit = pLimit(this.concurrency);
-    const missing = h.manifest.filter((e) => !this.present(e.hash, e.size));
+    const missing = files.filter((e) => !this.present(e.hash, e.size));
     await Promise.all(missing.map((e) => limit(() => this.put(path.join(abs, ...e.path.split('/')), e.hash, e.size))));
-    await this.saveManifest(h);
   }
 
   /** Saves a folder's manifest (also for deps, so `pipe status` can list which files changed). */

@@ -55,8 +55,11 @@ export class CacheStore {
   }
 
   // ---- objects (objects.ts) ------------------------------------------------
-  storePath(abs: string, h: PathHash): Promise<void> {
-    return this.objects.storePath(abs, h);
+  storePath(abs: string, h: PathHash, whole?: PathHash & { kind: 'dir' }): Promise<void> {
+    return this.objects.storePath(abs, h, whole);
+  }
+  storeFiles(abs: string, files: ManifestEntry[]): Promise<void> {
+    return this.objects.storeFiles(abs, files);
   }
   saveManifest(h: PathHash & { kind: 'dir' }): Promise<void> {
     return this.objects.saveManifest(h);

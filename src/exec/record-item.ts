@@ -13,7 +13,7 @@ import type { CacheStore, ItemRecord } from '../cache/store.ts';
 export async function recordItem(store: CacheStore, key: string, outDir: string, result: ItemResult, statCache: StatCache): Promise<ItemRecord> {
   const h = await hashPath(outDir, { statCache });
   const files: ManifestEntry[] = h && h.kind === 'dir' ? h.manifest : [];
-  if (h) await store.storePath(outDir, h);
+  await store.storeFiles(outDir, files);
   const rec: ItemRecord = { files, ...(result.summary !== undefined ? { summary: result.summary } : {}), createdAt: new Date().toISOString() };
   await store.putItem(key as never, rec);
   return rec;

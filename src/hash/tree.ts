@@ -6,7 +6,7 @@
 import { lstatSync, readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { SYNC_READ_MAX, hashFile, hashFileSync, hashRecord, initHasher, type Digest } from './digest.ts';
+import { SYNC_READ_MAX, hashBytes, hashFile, hashFileSync, initHasher, type Digest } from './digest.ts';
 import type { StatCache } from './stat-cache.ts';
 import { joinRels, recordFileHash, splitRels, type FolderRecord, type FolderRecords } from './folder-records.ts';
 import { isTempName } from './temp-name.ts';
@@ -36,9 +36,16 @@ export function comparePaths(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The Merkle hash of a folder: one canonical record of its sorted manifest. */
+/**
+ * The Merkle hash of a folder: one canonical record of its sorted manifest,
+ * `hashRecord({ dir: manifest.map((e) => [e.path, e.hash, e.size]) })`.
+ * Spelled out here as that record's canonical encoding: building 100,000
+ * small arrays to encode them cost half of it (a test checks both agree).
+ */
 export function manifestHash(manifest: ManifestEntry[]): Digest {
-  return hashRecord({ dir: manifest.map((e) => [e.path, e.hash, e.size]) });
+  let out = '{1:s3:dir[' + manifest.length + ':';
+  for (const e of manifest) out += '[3:s' + e.path.length + ':' + e.path + 's' + e.hash.length + ':' + e.hash + 'd' + String(e.size) + ';]';
+  return hashBytes(out + ']}');
 }
 
 function statOrNull(abs: string): Stats | null {
@@ -128,25 +135,48 @@ async function walkFiles(root: string, rootSt: Stats, slicer: Slicer, visit: Vis
   return true;
 }
 
+/** A file the walk found that its folder's record did not vouch for. */
+interface Found {
+  abs: string;
+  rel: string;
+  /** Its stat, when the walk already took it; null if it vanished. */
+  st: Stats | null | undefined;
+}
+
 /**
- * Whether every file under `abs` still has the stat `r` recorded, in the
- * same walk order, each old enough for the record to vouch for it.
+ * Walks the files under `abs`, checking them in order against the folder's
+ * record `r`. While every file has the stat the record holds for it (and is
+ * old enough for the record to vouch for it), nothing is kept per file; from
+ * the first one that differs on, the walk lists the files instead. Resolves to
+ * how many files matched in order before that (all of them, and `rest` empty,
+ * when the folder is exactly as recorded), so one walk serves both the
+ * unchanged folder and the changed one.
  */
-async function matchesRecord(abs: string, st: Stats, slicer: Slicer, r: FolderRecord, records: FolderRecords): Promise<boolean> {
-  const n = r.sizes.length;
+async function walkAgainstRecord(abs: string, st: Stats, slicer: Slicer, r: FolderRecord | undefined, records: FolderRecords | undefined, rest: Found[]): Promise<number> {
+  const n = r?.sizes.length ?? 0;
   let i = 0;
   let at = 0; // where file i's path starts in r.rels
-  const complete = await walkFiles(abs, st, slicer, (fabs, rel, lst) => {
+  let matching = r !== undefined && records !== undefined;
+  await walkFiles(abs, st, slicer, (fabs, rel, lst) => {
+    if (!matching) {
+      rest.push({ abs: fabs, rel, st: lst });
+      return true;
+    }
     const end = at + rel.length;
-    if (i >= n || !r.rels.startsWith(rel, at) || (end < r.rels.length && r.rels.charCodeAt(end) !== 0)) return false;
-    const fst = lst ?? fileStat(fabs);
-    if (!fst || fst.size !== r.sizes[i] || fst.mtimeMs !== r.mtimes[i] || fst.ino !== r.inos[i] || !records.trusted(r, fst.mtimeMs)) return false;
-    i++;
-    at = end + 1;
+    let fst: Stats | null | undefined = lst;
+    if (i < n && r!.rels.startsWith(rel, at) && (end === r!.rels.length || r!.rels.charCodeAt(end) === 0)) {
+      fst ??= fileStat(fabs);
+      if (fst && fst.size === r!.sizes[i] && fst.mtimeMs === r!.mtimes[i] && fst.ino === r!.inos[i] && records!.trusted(r!, fst.mtimeMs)) {
+        i++;
+        at = end + 1;
+        return true;
+      }
+    }
+    matching = false;
+    rest.push({ abs: fabs, rel, st: fst });
     return true;
   });
-  // All walked, all recorded files seen, and no paths left over in a damaged record.
-  return complete && i === n && at === (n === 0 ? 0 : r.rels.length + 1);
+  return i;
 }
 
 /**
@@ -183,27 +213,33 @@ export async function hashPath(abs: string, opts: HashPathOptions): Promise<Path
   const slicer = new Slicer();
   const records = opts.records;
   const old = records?.get(abs);
-  // Fast path: the same files, in the same order, each with its recorded stat. On the first
-  // difference the walk below starts over: a changed folder is about to read files anyway.
-  if (old && records && (await matchesRecord(abs, st, slicer, old, records))) return dirFromRecord(old);
+  const found: Found[] = [];
+  const prefix = await walkAgainstRecord(abs, st, slicer, old, records, found);
+  // Fast path: the same files, in the same order, each with its recorded stat.
+  if (old && found.length === 0 && prefix === old.sizes.length) return dirFromRecord(old);
 
-  const found: { abs: string; rel: string; st: Stats | undefined }[] = [];
-  await walkFiles(abs, st, slicer, (fabs, rel, lst) => {
-    found.push({ abs: fabs, rel, st: lst });
-    return true;
-  });
-  const n = found.length;
+  // The first `prefix` files matched the record in order: their entries are the record's.
+  const n = prefix + found.length;
+  const rels: string[] = prefix ? splitRels(old!).slice(0, prefix) : [];
   // Numbers, not Stats objects, are kept per file (see walkFiles on garbage collection).
   const sizes = new Float64Array(n);
   const mtimes = new Float64Array(n);
   const inos = new Float64Array(n);
   const hashes: (Digest | undefined)[] = new Array(n);
+  for (let i = 0; i < prefix; i++) {
+    sizes[i] = old!.sizes[i]!;
+    mtimes[i] = old!.mtimes[i]!;
+    inos[i] = old!.inos[i]!;
+    hashes[i] = recordFileHash(old!, i);
+  }
   const limit = pLimit(opts.concurrency ?? 16);
   const big: Promise<void>[] = [];
-  for (let i = 0; i < n; i++) {
-    if ((i & 63) === 0) await slicer.tick();
-    const f = found[i]!;
-    const fst = f.st ?? fileStat(f.abs);
+  for (let k = 0; k < found.length; k++) {
+    if ((k & 63) === 0) await slicer.tick();
+    const f = found[k]!;
+    const i = prefix + k;
+    rels.push(f.rel);
+    const fst = f.st === undefined ? fileStat(f.abs) : f.st;
     if (!fst || !fst.isFile()) continue; // vanished since the listing
     sizes[i] = fst.size;
     mtimes[i] = fst.mtimeMs;
@@ -230,7 +266,7 @@ export async function hashPath(abs: string, opts: HashPathOptions): Promise<Path
   for (let i = 0; i < n; i++) {
     const hash = hashes[i];
     if (!hash) continue;
-    const rel = found[i]!.rel;
+    const rel = rels[i]!;
     manifest.push({ path: rel, hash, size: sizes[i]! });
     rec.rels.push(rel);
     rec.sizes.push(sizes[i]!);

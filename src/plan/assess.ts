@@ -11,7 +11,7 @@ import type { Failure } from '../failure.ts';
 import type { Result } from '../util/result.ts';
 import { err, ok } from '../util/result.ts';
 import type { PlanContext } from './context.ts';
-import type { PathHash, ManifestEntry } from '../hash/tree.ts';
+import type { PathHash } from '../hash/tree.ts';
 import { diffManifests } from '../hash/tree.ts';
 import type { Digest } from '../hash/digest.ts';
 import type { LockEntry, LockOut } from '../lock/lockfile.ts';
@@ -48,6 +48,27 @@ export function lockOutOf(h: PathHash): LockOut {
   return h.kind === 'dir' ? { hash: h.hash, size: h.size, files: h.files } : { hash: h.hash, size: h.size };
 }
 
+type FileChanges = { added: string[]; removed: string[]; modified: string[] };
+
+/**
+ * Which files of a dep folder changed, by (old hash, new hash), per command:
+ * `pipe run` describes the same change when planning and again when the stage
+ * runs, and at 100,000 files each description loads and compares two manifests.
+ */
+const describedChanges = new WeakMap<PlanContext['hashes'], Map<string, Promise<FileChanges>>>();
+
+function fileChanges(s: PlanContext, before: Digest, now: PathHash & { kind: 'dir' }): Promise<FileChanges> {
+  let memo = describedChanges.get(s.hashes);
+  if (!memo) describedChanges.set(s.hashes, (memo = new Map()));
+  const k = `${before}:${now.hash}`;
+  let d = memo.get(k);
+  if (!d) {
+    d = s.store.loadManifest(before).then((old) => (old ? diffManifests(old, now.manifest) : { added: [], removed: [], modified: [] }));
+    memo.set(k, d);
+  }
+  return d;
+}
+
 async function depReasons(s: PlanContext, entry: LockEntry, deps: Record<string, PathHash>): Promise<Reason[]> {
   const reasons: Reason[] = [];
   for (const [p, h] of Object.entries(deps)) {
@@ -57,11 +78,7 @@ async function depReasons(s: PlanContext, entry: LockEntry, deps: Record<string,
       continue;
     }
     if (before.hash === h.hash) continue;
-    let d = { added: [] as string[], removed: [] as string[], modified: [] as string[] };
-    if (h.kind === 'dir' && before.files !== undefined) {
-      const old: ManifestEntry[] | null = await s.store.loadManifest(before.hash);
-      if (old) d = diffManifests(old, h.manifest);
-    }
+    const d: FileChanges = h.kind === 'dir' && before.files !== undefined ? await fileChanges(s, before.hash, h) : { added: [], removed: [], modified: [] };
     reasons.push({ kind: 'dep-changed', path: p, ...d });
   }
   for (const p of Object.keys(entry.deps)) if (!(p in deps)) reasons.push({ kind: 'dep-removed', path: p });

@@ -30,6 +30,11 @@ export class HashMemo {
     return p;
   }
 
+  /** Remembers the hash of `rel` as just written and hashed by pipe itself (call after invalidate). */
+  set(rel: string, h: PathHash): void {
+    this.memo.set(rel, Promise.resolve(h));
+  }
+
   /** Forgets every path equal to, inside, or containing `rel`. */
   invalidate(rel: string): void {
     for (const k of [...this.memo.keys()]) if (isWithin(k, rel) || isWithin(rel, k)) this.memo.delete(k);

@@ -19,6 +19,8 @@ import type { StageAssessment } from '../plan/assess.ts';
 import { lockOutOf } from '../plan/assess.ts';
 import { trackedOuts } from '../plan/outputs.ts';
 import { swapIn } from './workspace.ts';
+import type { Merged, OutOverlay } from './out-overlay.ts';
+import { Slicer } from '../util/slicer.ts';
 
 export function outRecordOf(h: PathHash): OutRecord {
   return h.kind === 'dir' ? { kind: 'dir', hash: h.hash, size: h.size, files: h.files } : { kind: 'file', hash: h.hash, size: h.size };
@@ -88,22 +90,40 @@ export async function commitTempOuts(
   trashDir: string,
   /** Hashes already known for files in the temp outputs (per-item stages seed it). */
   tempStat?: StatCache,
+  /** A per-item stage's output folder, updated in place when it keeps files (see out-overlay.ts). */
+  overlay?: { rel: string; out: OutOverlay },
 ): Promise<Result<Record<string, PathHash>, Failure>> {
   const scratchCache = tempStat ?? (await StatCache.load(path.join(trashDir, 'no-stat-cache.json')));
   // The temp folders' records, valid for the final paths after the rename (same inodes, sizes, mtimes).
   const scratchRecords = new FolderRecords(null);
   const hashes: Record<string, PathHash> = {};
-  const tracked = trackedOuts(stage);
+  const merged = new Map<string, Merged>();
   for (const r of redirects) {
     const h = await hashPath(r.abs, { statCache: scratchCache, records: scratchRecords });
     if (!h) return err(missingOut(stage, r.rel, 'the stage'));
-    hashes[r.rel] = h;
+    if (overlay?.rel === r.rel && overlay.out.kept > 0 && h.kind === 'dir') {
+      const m = overlay.out.merge(h, scratchRecords.get(r.abs)!);
+      merged.set(r.rel, m);
+      hashes[r.rel] = m.hash;
+    } else hashes[r.rel] = h;
   }
-  for (const t of tracked) {
-    if (t.cache) await s.store.storePath(redirects.find((r) => r.rel === t.path)!.abs, hashes[t.path]!);
+  for (const t of trackedOuts(stage)) {
+    if (!t.cache) continue;
+    const abs = redirects.find((r) => r.rel === t.path)!.abs;
+    const m = merged.get(t.path);
+    // An updated folder: only its new files can be missing from the cache (the kept ones came from it).
+    if (m) await s.store.storePath(abs, m.fresh, m.hash);
+    else await s.store.storePath(abs, hashes[t.path]!);
   }
+  const slicer = new Slicer();
   for (const r of redirects) {
     const dest = path.join(s.root, r.rel);
+    const m = merged.get(r.rel);
+    if (m) {
+      await overlay!.out.apply(r.abs, m, slicer);
+      s.records.set(dest, m.record);
+      continue;
+    }
     await swapIn(r.abs, dest, trashDir);
     const rec = scratchRecords.get(r.abs);
     if (rec) s.records.set(dest, rec);

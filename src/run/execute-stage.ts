@@ -23,12 +23,18 @@ import { itemExecutor, stageExecutor, whereRuns, type ExecutorName } from '../ex
 import type { ExecEnv } from './exec-env.ts';
 import { commitInPlaceOuts, commitTempOuts, lockEntryFor, saveRunRecord } from './commit.ts';
 import { restoreOutput } from './restore.ts';
-import { runPerItem } from './per-item.ts';
+import { runPerItem, type PerItemOptions } from './per-item.ts';
+import type { OutOverlay } from './out-overlay.ts';
 
 export type { ExecEnv } from './exec-env.ts';
 export type { Grant } from '../exec/executor.ts';
 
-export type StageOutcome = { entry: LockEntry; how: 'ran' | 'restored' | 'up-to-date' };
+export type StageOutcome = {
+  entry: LockEntry;
+  how: 'ran' | 'restored' | 'up-to-date';
+  /** The outputs' hashes as committed (ran or restored): the next stages need not hash them again. */
+  outs?: Record<string, PathHash>;
+};
 
 const now = () => Date.now();
 
@@ -69,7 +75,7 @@ export async function executeStage(s: Session, a: StageAssessment, grant: Grant,
       env.emit({ type: 'stage-restored', time: now(), stage: stage.name, durationMs: now() - started });
       const prev = s.lock.stages[stage.name];
       const entry = lockEntryFor(a, restored.value, a.cached.durationMs, prev?.key === a.key ? new Date(prev.ranAt) : new Date(a.cached.createdAt));
-      return ok({ entry, how: 'restored' });
+      return ok({ entry, how: 'restored', outs: restored.value });
     }
     env.emit({ type: 'warning', time: now(), stage: stage.name, message: `${restored.error.message}; running the stage instead` });
   }
@@ -105,7 +111,7 @@ export async function executeStage(s: Session, a: StageAssessment, grant: Grant,
   await rm(env.ws.workDir(stage.name, a.key), { recursive: true, force: true });
   await rm(env.ws.jobDir(stage.name, a.key), { recursive: true, force: true });
   env.emit({ type: 'stage-finished', time: now(), stage: stage.name, durationMs });
-  return ok({ entry: lockEntryFor(a, result.value, durationMs, new Date(started)), how: 'ran' });
+  return ok({ entry: lockEntryFor(a, result.value, durationMs, new Date(started)), how: 'ran', outs: result.value });
 }
 
 /** Where a stage runs: its own `executor:`, else `pipe run --executor`, else the file's `executor:`, else here. */
@@ -209,13 +215,16 @@ async function runBuiltinOrMapped(s: Session, a: StageAssessment, grant: Grant, 
   const init: StageInit = { stage: stage.name, params: stage.params, root: s.root, redirects, workDir, gpus: grant.gpus, threads: grant.cpu };
   let run: Result<void, Failure>;
   const tempStat = await StatCache.load(path.join(tmp, 'no-stat-cache.json'));
+  let overlay: { rel: string; out: OutOverlay } | undefined;
   if (stage.map) {
-    run = await runPerItem(s, a, grant, env, { tmp, redirects, init, tempStat, executor: itemExecutor(executorOf(s, a, env), stage.kind === 'cmd') });
+    const o: PerItemOptions = { tmp, redirects, init, tempStat, executor: itemExecutor(executorOf(s, a, env), stage.kind === 'cmd') };
+    run = await runPerItem(s, a, grant, env, o);
+    if (o.overlay) overlay = { rel: stage.map.out, out: o.overlay };
   } else {
     const b = s.builtins.get(stage.uses!)!;
     if (b.stage.kind !== 'whole') throw new Error(`per-item stage ${stage.uses} without map`);
     run = await runOn(s, a, grant, env, { kind: 'stage', modulePath: b.modulePath, init, loaded: b.stage });
   }
   if (!run.ok) return run;
-  return commitTempOuts(s, stage, redirects, path.join(tmp, 'trash'), tempStat);
+  return commitTempOuts(s, stage, redirects, path.join(tmp, 'trash'), tempStat, overlay);
 }

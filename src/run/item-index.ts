@@ -13,46 +13,65 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ItemRecord } from '../cache/records.ts';
-import { itemRecordFrom } from '../cache/records.ts';
+import { parseItemRecord } from '../cache/records.ts';
 import { writeFileAtomic } from '../cache/atomic.ts';
 import { hashBytes } from '../hash/digest.ts';
 
-const VERSION = 1;
+// Version 2: one line per item (`<key> TAB <record JSON>`) after a JSON header
+// line, parsed only when looked up. Version 1 was one JSON document: parsing
+// it built every record of 100,000 items at once (~100 MB), where a rerun
+// after one changed input needs each of them for a moment only.
+const VERSION = 2;
 
 export class ItemIndex {
-  private readonly next = new Map<string, ItemRecord>();
+  /** This run's items: key -> record JSON. */
+  private readonly next = new Map<string, string>();
 
   private constructor(
     private readonly file: string,
-    private readonly last: Record<string, unknown>,
+    /** The last run's items: key -> record JSON, unparsed. */
+    private readonly last: Map<string, string>,
   ) {}
 
   /** The index of `stage` under `pipeDir` (empty if there is none yet). */
   static load(pipeDir: string, stage: string): ItemIndex {
     const file = path.join(pipeDir, 'items', `${hashBytes(stage)}.json`);
-    let last: Record<string, unknown> = {};
+    const last = new Map<string, string>();
     try {
-      const j = JSON.parse(readFileSync(file, 'utf8')) as { v?: unknown; stage?: unknown; items?: unknown };
-      if (j.v === VERSION && j.stage === stage && j.items && typeof j.items === 'object') last = j.items as Record<string, unknown>;
+      const lines = readFileSync(file, 'utf8').split('\n');
+      const head = JSON.parse(lines[0]!) as { v?: unknown; stage?: unknown };
+      if (head.v === VERSION && head.stage === stage) {
+        for (let i = 1; i < lines.length; i++) {
+          const line = lines[i]!;
+          const tab = line.indexOf('\t');
+          if (tab > 0) last.set(line.slice(0, tab), line.slice(tab + 1));
+        }
+      }
     } catch {
       // none yet, or damaged: every lookup goes to the cache
     }
     return new ItemIndex(file, last);
   }
 
-  /** The record of item `key` as the last run saw it, if it had this item. */
+  /** The record of item `key` as the last run saw it, if it had this item (a damaged line counts as none). */
   get(key: string): ItemRecord | undefined {
-    const j = Object.hasOwn(this.last, key) ? this.last[key] : undefined;
-    return (j !== undefined && itemRecordFrom(j)) || undefined;
+    const raw = this.last.get(key);
+    if (raw === undefined) return undefined;
+    const rec = parseItemRecord(raw);
+    if (!rec) this.last.delete(key); // so add() does not keep the damaged line
+    return rec ?? undefined;
   }
 
   /** Remembers the record of an item of this run. */
   add(key: string, rec: ItemRecord): void {
-    this.next.set(key, rec);
+    // Records never change for a key: the last run's line, when there is one, is this record.
+    this.next.set(key, this.last.get(key) ?? JSON.stringify(rec));
   }
 
   /** Writes this run's items (and only them: items no longer in the input drop out). */
   async save(stage: string): Promise<void> {
-    await writeFileAtomic(this.file, JSON.stringify({ v: VERSION, stage, items: Object.fromEntries(this.next) }));
+    const parts = [JSON.stringify({ v: VERSION, stage })];
+    for (const [key, raw] of this.next) parts.push(`${key}\t${raw}`);
+    await writeFileAtomic(this.file, parts.join('\n') + '\n');
   }
 }

@@ -5,7 +5,6 @@
  * engine owns this cache; stages only see one item at a time.
  */
 import path from 'node:path';
-import { linkSync, mkdirSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import picomatch from 'picomatch';
 import type { Failure } from '../failure.ts';
@@ -19,31 +18,52 @@ import type { StageAssessment } from '../plan/assess.ts';
 import type { ManifestEntry } from '../hash/tree.ts';
 import { StatCache } from '../hash/stat-cache.ts';
 import { ItemIndex } from './item-index.ts';
-import { itemKey } from '../plan/fingerprint.ts';
+import { itemKeyer } from '../plan/fingerprint.ts';
 import type { StageInit } from '../exec/stage-init.ts';
 import { makeStageContext } from '../exec/stage-init.ts';
 import { stageEnv, type Grant, type ItemDone, type ItemExecutor, type ItemRun, type ItemTask } from '../exec/executor.ts';
 import { itemCommand, itemOutPath } from '../exec/shell-items.ts';
 import { recordItem } from '../exec/record-item.ts';
 import type { ExecEnv } from './exec-env.ts';
+import { OutOverlay } from './out-overlay.ts';
+import type { FolderRecord } from '../hash/folder-records.ts';
 
+/** An item to process. Cached items are not kept as objects: at 100,000 items, every field held per item shows in peak memory. */
 interface Item {
   rel: string;
   input: string;
   key: string;
-  summary?: Json | undefined;
+  /** Its place in the list of summaries handed to reduce. */
+  at: number;
 }
 
-/** The items of a stage: files of map.in (already hashed as a dep) matching the glob. */
-function listItems(a: StageAssessment, root: string): { rel: string; input: string; hash: string }[] {
+/** The items of a stage, in order: files of map.in (already hashed as a dep) matching the glob. */
+function* listItems(a: StageAssessment, root: string): Generator<{ rel: string; hash: string; input: () => string }> {
   const map = a.stage.map!;
   const h = a.deps[map.in];
-  if (!h) return [];
-  if (h.kind === 'file') return [{ rel: path.posix.basename(map.in), input: path.join(root, map.in), hash: h.hash }];
+  if (!h) return;
+  if (h.kind === 'file') {
+    yield { rel: path.posix.basename(map.in), hash: h.hash, input: () => path.join(root, map.in) };
+    return;
+  }
   const match = picomatch(map.glob || '**', { dot: false });
-  return h.manifest
-    .filter((m) => match(m.path))
-    .map((m) => ({ rel: m.path, input: path.join(root, map.in, ...m.path.split('/')), hash: m.hash }));
+  for (const m of h.manifest) if (match(m.path)) yield { rel: m.path, hash: m.hash, input: () => path.join(root, map.in, ...m.path.split('/')) };
+}
+
+/**
+ * The record of the output folder as it was hashed for this run's plan, or
+ * undefined when it is missing or that record is not at hand (then nothing
+ * of it is kept: every item is placed in the temp folder, swapped in whole).
+ */
+function currentRecord(s: Session, a: StageAssessment, rel: string): FolderRecord | undefined {
+  const h = a.outs[rel];
+  if (!h || h.kind !== 'dir') return undefined;
+  const r = s.records.get(path.join(s.root, rel));
+  return r && r.hash === h.hash ? r : undefined;
+}
+
+function twoWriters(file: string, item: string): Failure {
+  return { kind: 'stage-error', message: `two items wrote the same output ${file} (the second was ${item})`, hint: 'each item must write outputs named after its own input' };
 }
 
 /** Moves every file under `from` to the same relative path under `to`; refuses to overwrite. */
@@ -59,7 +79,7 @@ async function moveTree(from: string, to: string, item: string): Promise<Result<
     }
     try {
       await stat(dest);
-      return err({ kind: 'stage-error', message: `two items wrote the same output ${e.name} (the second was ${item})`, hint: 'each item must write outputs named after its own input' });
+      return err(twoWriters(e.name, item));
     } catch {
       await rename(src, dest);
     }
@@ -67,39 +87,11 @@ async function moveTree(from: string, to: string, item: string): Promise<Result<
   return ok(undefined);
 }
 
-/**
- * Puts a cached item's files into the temp output. Files whose previous
- * output is unchanged (by the stat cache: no read) are hard-linked from it;
- * the swap that follows deletes the old folder, so nothing shares an inode
- * with the cache. The rest are copied from the cache, verified.
- */
-async function placeCachedItem(s: Session, files: ManifestEntry[], finalOut: string, tempOut: string, tempStat: StatCache, made: Set<string>): Promise<boolean> {
-  const rest: ManifestEntry[] = [];
-  // Synchronous stat, mkdir and link: with 999 of 1,000 items cached, thread-pool
-  // round trips per file were most of a rerun's cost on a busy 2-core machine.
-  for (const f of files) {
-    const prev = path.join(finalOut, ...f.path.split('/'));
-    const dest = path.join(tempOut, ...f.path.split('/'));
-    try {
-      const st = statSync(prev, { throwIfNoEntry: false });
-      if (st && (s.records.fileHash(finalOut, f.path, st) ?? s.statCache.get(prev, st)) === f.hash) {
-        const dir = path.dirname(dest);
-        if (!made.has(dir)) {
-          mkdirSync(dir, { recursive: true });
-          made.add(dir);
-        }
-        linkSync(prev, dest);
-        tempStat.set(dest, st, f.hash);
-        continue;
-      }
-    } catch {
-      // No usable previous output: copy from the cache below.
-    }
-    rest.push(f);
-  }
-  if (rest.length === 0) return true;
-  if (!(await s.store.materializeItemFiles(rest, tempOut)).ok) return false;
-  await seedStat(tempStat, tempOut, rest);
+/** Copies a cached item's files from the cache into the temp output, verified. */
+async function placeCachedItem(s: Session, files: ManifestEntry[], tempOut: string, tempStat: StatCache): Promise<boolean> {
+  if (files.length === 0) return true;
+  if (!(await s.store.materializeItemFiles(files, tempOut)).ok) return false;
+  await seedStat(tempStat, tempOut, files);
   return true;
 }
 
@@ -123,9 +115,6 @@ export async function runPerItem(
   const mapOut = o.redirects.find((r) => r.rel === map.out);
   if (!mapOut) throw new Error(`map.out ${map.out} is not an out of ${stage.name}`);
   await mkdir(mapOut.abs, { recursive: true });
-  const all = listItems(a, s.root);
-  const others = Object.fromEntries(Object.entries(a.deps).filter(([p]) => p !== map.in));
-  const items: Item[] = all.map((i) => ({ rel: i.rel, input: i.input, key: itemKey(stage, a.code.hash, i.rel, i.hash as never, others) }));
 
   // Opened before the cached items are placed: an executor may warm up
   // (start a worker) meanwhile.
@@ -143,48 +132,58 @@ export async function runPerItem(
     log: (rel, stream, line) => env.emit({ type: 'stage-log', time: Date.now(), stage: stage.name, stream, line: rel ? `${rel}: ${line}` : line }),
   });
   try {
-    return await runItems(s, a, env, o, items, runner);
+    return await runItems(s, a, env, o, runner);
   } finally {
     await runner.close();
   }
 }
 
-interface PerItemOptions {
+export interface PerItemOptions {
   tmp: string;
   redirects: { rel: string; abs: string }[];
   init: StageInit;
   tempStat: StatCache;
   executor: ItemExecutor;
+  /** Set by runPerItem: how map.out is committed (see out-overlay.ts). */
+  overlay?: OutOverlay;
 }
 
-async function runItems(
-  s: Session,
-  a: StageAssessment,
-  env: ExecEnv,
-  o: PerItemOptions,
-  items: Item[],
-  runner: ItemRun,
-): Promise<Result<void, Failure>> {
+async function runItems(s: Session, a: StageAssessment, env: ExecEnv, o: PerItemOptions, runner: ItemRun): Promise<Result<void, Failure>> {
   const stage = a.stage;
   const map = stage.map!;
   const mapOut = o.redirects.find((r) => r.rel === map.out)!;
-  // Cached items first: their files come from the previous output where it
-  // is unchanged (a hard link: no copy), else from the cache objects.
+  const reduce = stage.kind === 'uses' ? (s.builtins.get(stage.uses!)!.stage as PerItemStage).reduce : undefined;
+  // Only a stage with reduce needs every item's summary; the rest keep nothing per cached item.
+  const summaries: { rel: string; summary: Json | undefined }[] | undefined = reduce ? [] : undefined;
+  const setSummary = (at: number, summary: unknown) => {
+    if (summaries) summaries[at]!.summary = summary as Json | undefined;
+  };
+  // Cached items whose outputs are already in the output folder stay there
+  // untouched; other cached items are copied from the cache into the temp folder.
+  const overlay = new OutOverlay(path.join(s.root, map.out), currentRecord(s, a, map.out));
+  o.overlay = overlay;
   const todo: Item[] = [];
-  const finalOut = path.join(s.root, map.out);
-  const made = new Set<string>();
+  let total = 0;
+  let kept = 0;
   const slicer = new Slicer();
   const index = ItemIndex.load(s.pipeDir, stage.name);
-  for (const it of items) {
+  const keyOf = itemKeyer(stage, a.code.hash, Object.fromEntries(Object.entries(a.deps).filter(([p]) => p !== map.in)));
+  for (const i of listItems(a, s.root)) {
     await slicer.tick();
-    const rec = index.get(it.key) ?? s.store.getItemSync(it.key as never);
-    if (rec && (await placeCachedItem(s, rec.files, finalOut, mapOut.abs, o.tempStat, made))) {
-      it.summary = rec.summary as Json | undefined;
-      index.add(it.key, rec);
-    } else todo.push(it);
+    const key = keyOf(i.rel, i.hash as never);
+    const at = total++;
+    summaries?.push({ rel: i.rel, summary: undefined });
+    const rec = index.get(key) ?? s.store.getItemSync(key as never);
+    if (rec && overlay.keep(rec.files)) kept++;
+    else if (!rec || !(await placeCachedItem(s, rec.files, mapOut.abs, o.tempStat))) {
+      todo.push({ rel: i.rel, input: i.input(), key, at });
+      continue;
+    }
+    setSummary(at, rec.summary);
+    index.add(key, rec);
   }
   todo.sort((x, y) => (x.rel < y.rel ? -1 : 1));
-  env.emit({ type: 'stage-items', time: Date.now(), stage: stage.name, total: items.length, cached: items.length - todo.length, toProcess: todo.length });
+  env.emit({ type: 'stage-items', time: Date.now(), stage: stage.name, total, cached: total - todo.length, toProcess: todo.length, inPlace: kept });
 
   const failures: Failure[] = [];
   const itemAbort = new AbortController();
@@ -199,7 +198,9 @@ async function runItems(
     const rec = await recordItem(s.store, it.key, scratch, result, scratchStat);
     const files = rec.files;
     index.add(it.key, rec);
-    it.summary = result.summary;
+    setSummary(it.at, result.summary);
+    const clash = files.find((f) => overlay.isKept(f.path));
+    if (clash) return err(twoWriters(clash.path, it.rel));
     const moved = await moveTree(scratch, mapOut.abs, it.rel);
     if (moved.ok) await seedStat(o.tempStat, mapOut.abs, files);
     return moved;
@@ -231,10 +232,10 @@ async function runItems(
   // An item the executor's job stored in the cache itself: placed like a cached item.
   const placeRecorded = async (it: Item): Promise<Result<void, Failure>> => {
     const rec = s.store.getItemSync(it.key as never);
-    if (!rec || !(await placeCachedItem(s, rec.files, finalOut, mapOut.abs, o.tempStat, made))) {
+    if (!rec || !(await placeCachedItem(s, rec.files, mapOut.abs, o.tempStat))) {
       return err({ kind: 'corrupt-cache', stage: stage.name, file: it.input, message: `${it.rel}: the job reported the item done but its record is missing or unreadable in the cache`, hint: 'run again; the item will be processed again' });
     }
-    it.summary = rec.summary as Json | undefined;
+    setSummary(it.at, rec.summary);
     index.add(it.key, rec);
     return ok(undefined);
   };
@@ -261,19 +262,16 @@ async function runItems(
     });
   }
 
-  if (stage.kind === 'uses') {
-    const b = s.builtins.get(stage.uses!)!.stage as PerItemStage;
-    if (b.reduce) {
-      const ctx = makeStageContext(o.init, {
-        progress: () => {},
-        log: (line) => env.emit({ type: 'stage-log', time: Date.now(), stage: stage.name, stream: 'info', line }),
-        signal: env.signal,
-      });
-      try {
-        await b.reduce(ctx, items.map((it) => ({ rel: it.rel, summary: it.summary })));
-      } catch (e) {
-        return err(toFailure(e, stage.name));
-      }
+  if (reduce && summaries) {
+    const ctx = makeStageContext(o.init, {
+      progress: () => {},
+      log: (line) => env.emit({ type: 'stage-log', time: Date.now(), stage: stage.name, stream: 'info', line }),
+      signal: env.signal,
+    });
+    try {
+      await reduce(ctx, summaries);
+    } catch (e) {
+      return err(toFailure(e, stage.name));
     }
   }
   return ok(undefined);

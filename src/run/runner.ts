@@ -115,6 +115,8 @@ export async function runPipeline(s: Session, o: RunOptions): Promise<RunResult>
           const outcome = a.ok ? await executeStage(s, a.value, grant, { signal: o.signal, emit, keepGoing: o.keepGoing, ws, hasGpus: o.gpus.length > 0, ...(o.executor ? { executor: o.executor } : {}) }) : a;
           // Unless it was found up to date (nothing written), this stage's outputs may have been rewritten.
           if (!(outcome.ok && outcome.value.how === 'up-to-date')) for (const t of trackedOuts(stage)) s.hashes.invalidate(t.path);
+          // What was just committed is known: downstream stages take these hashes instead of walking the outputs again.
+          if (outcome.ok) for (const [p, h] of Object.entries(outcome.value.outs ?? {})) s.hashes.set(p, h);
           if (!outcome.ok) {
             summary.failed.push(name);
             failures.push(outcome.error);

@@ -66,6 +66,12 @@ describe('folder records', () => {
     expect(after?.hash).not.toBe(before?.hash);
     expect(after?.hash).toBe((await hashPath(dir, { statCache: noStat() }))?.hash);
     expect(manifestOf(after).find((e) => e.path === 'd1/f4.txt')?.hash).toBe(hashBytes('changed, and longer\n'));
+    // The files walked before the change came from the old record, the rest were looked up: the new
+    // record is whole (the next look reads nothing and gives the same manifest as a full hash).
+    resetHashStats();
+    const third = await hashPath(dir, { statCache: noStat(), records });
+    expect(hashStats.filesRead).toBe(0);
+    expect(manifestOf(third)).toEqual(manifestOf(await hashPath(dir, { statCache: noStat() })));
   });
 
   it('same size, new mtime: the file is read again and the hash follows its content', async () => {

@@ -4,9 +4,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { diffManifests, hashPath, type ManifestEntry } from '../../src/hash/tree.ts';
+import { diffManifests, hashPath, manifestHash, type ManifestEntry } from '../../src/hash/tree.ts';
 import { StatCache } from '../../src/hash/stat-cache.ts';
-import { hashBytes, hashStats, initHasher, resetHashStats, type Digest } from '../../src/hash/digest.ts';
+import { hashBytes, hashRecord, hashStats, initHasher, resetHashStats, type Digest } from '../../src/hash/digest.ts';
 
 let root: string;
 beforeAll(async () => {
@@ -168,5 +168,13 @@ describe('diffManifests', () => {
   it('is empty for equal manifests', () => {
     const m = [e('a', '1')];
     expect(diffManifests(m, [...m])).toEqual({ added: [], removed: [], modified: [] });
+  });
+});
+
+describe('manifestHash', () => {
+  it('is the hash of the canonical record of the manifest (its encoding is spelled out for speed)', () => {
+    const e = (p: string, h: string, size: number): ManifestEntry => ({ path: p, hash: hashBytes(h) as Digest, size });
+    const cases: ManifestEntry[][] = [[], [e('a', '1', 0)], [e('a b/ü.png', 'x', 1234567), e('z/0', 'y', 2 ** 40), e('日本/名.txt', 'z', 7)]];
+    for (const m of cases) expect(manifestHash(m)).toBe(hashRecord({ dir: m.map((x) => [x.path, x.hash, x.size]) }));
   });
 });

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   }
   emit({ type: 'stage-finished', stage: 'train@dark', durationMs: Date.now() - t0 });
   emit({ type: 'stage-started', stage: 'evaluate@bright-dark', reasons: planned[4]!.reasons, executor: 'in-process' });
-  emit({ type: 'stage-items', stage: 'evaluate@bright-dark', total: 120, cached: 100, toProcess: 20 });
+  emit({ type: 'stage-items', stage: 'evaluate@bright-dark', total: 120, cached: 100, toProcess: 20, inPlace: 100 });
   await sleep(800);
   emit({
     type: 'stage-failed',

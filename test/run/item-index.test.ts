@@ -44,11 +44,20 @@ describe('ItemIndex', () => {
     idx.add('good', rec('g'));
     await idx.save('convert');
     const [file] = (await readdir(path.join(dir, 'items'))).filter((f) => f.startsWith(hashBytes('convert')));
-    await writeFile(path.join(dir, 'items', file!), JSON.stringify({ v: 1, stage: 'convert', items: { good: rec('g'), bad: { files: 'nope' } } }));
+    const head = JSON.stringify({ v: 2, stage: 'convert' });
+    await writeFile(path.join(dir, 'items', file!), [head, `good\t${JSON.stringify(rec('g'))}`, 'bad\t{"files":"nope"}', 'torn\t{"files":[{"pa', ''].join('\n'));
     const partly = ItemIndex.load(dir, 'convert');
     expect(partly.get('good')).toEqual(rec('g'));
     expect(partly.get('bad')).toBeUndefined();
-    await writeFile(path.join(dir, 'items', file!), '{"v":1,"stage":"conv');
+    expect(partly.get('torn')).toBeUndefined();
+    // A damaged line is not carried into the next index: the record added for that key is written instead.
+    partly.add('torn', rec('t'));
+    await partly.save('convert');
+    expect(ItemIndex.load(dir, 'convert').get('torn')).toEqual(rec('t'));
+    await writeFile(path.join(dir, 'items', file!), '{"v":2,"stage":"conv');
+    expect(ItemIndex.load(dir, 'convert').get('good')).toBeUndefined();
+    // The format before (one JSON document) reads as no index: the records are in the cache.
+    await writeFile(path.join(dir, 'items', file!), JSON.stringify({ v: 1, stage: 'convert', items: { good: rec('g') } }));
     expect(ItemIndex.load(dir, 'convert').get('good')).toBeUndefined();
   });
 });
