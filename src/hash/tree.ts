@@ -145,17 +145,29 @@ interface Found {
 
 /**
  * Walks the files under `abs`, checking them in order against the folder's
- * record `r`. While every file has the stat the record holds for it (and is
- * old enough for the record to vouch for it), nothing is kept per file; from
- * the first one that differs on, the walk lists the files instead. Resolves to
- * how many files matched in order before that (all of them, and `rest` empty,
- * when the folder is exactly as recorded), so one walk serves both the
- * unchanged folder and the changed one.
+ * record `r`. While every file has the stat the record holds for it, nothing
+ * is kept per file; from the first one that differs on, the walk lists the
+ * files instead. Resolves to how many files matched in order before that (all
+ * of them, and `rest` empty, when the folder is exactly as recorded), so one
+ * walk serves both the unchanged folder and the changed one.
+ *
+ * A small file with its recorded stat but too recent for the record to vouch
+ * for it (written just before that record's walk: say, the one item a rerun
+ * processed) is read again; if its content is the recorded one it matches,
+ * and `reread` is set: the record then holds for a newer walk.
  */
-async function walkAgainstRecord(abs: string, st: Stats, slicer: Slicer, r: FolderRecord | undefined, records: FolderRecords | undefined, rest: Found[]): Promise<number> {
+async function walkAgainstRecord(
+  abs: string,
+  st: Stats,
+  slicer: Slicer,
+  r: FolderRecord | undefined,
+  records: FolderRecords | undefined,
+  rest: Found[],
+): Promise<{ prefix: number; reread: boolean }> {
   const n = r?.sizes.length ?? 0;
   let i = 0;
   let at = 0; // where file i's path starts in r.rels
+  let reread = false;
   let matching = r !== undefined && records !== undefined;
   await walkFiles(abs, st, slicer, (fabs, rel, lst) => {
     if (!matching) {
@@ -166,17 +178,21 @@ async function walkAgainstRecord(abs: string, st: Stats, slicer: Slicer, r: Fold
     let fst: Stats | null | undefined = lst;
     if (i < n && r!.rels.startsWith(rel, at) && (end === r!.rels.length || r!.rels.charCodeAt(end) === 0)) {
       fst ??= fileStat(fabs);
-      if (fst && fst.size === r!.sizes[i] && fst.mtimeMs === r!.mtimes[i] && fst.ino === r!.inos[i] && records!.trusted(r!, fst.mtimeMs)) {
-        i++;
-        at = end + 1;
-        return true;
+      if (fst && fst.size === r!.sizes[i] && fst.mtimeMs === r!.mtimes[i] && fst.ino === r!.inos[i]) {
+        let same = records!.trusted(r!, fst.mtimeMs);
+        if (!same && fst.size <= SYNC_READ_MAX && hashFileSync(fabs) === recordFileHash(r!, i)) same = reread = true;
+        if (same) {
+          i++;
+          at = end + 1;
+          return true;
+        }
       }
     }
     matching = false;
     rest.push({ abs: fabs, rel, st: fst });
     return true;
   });
-  return i;
+  return { prefix: i, reread };
 }
 
 /**
@@ -214,9 +230,15 @@ export async function hashPath(abs: string, opts: HashPathOptions): Promise<Path
   const records = opts.records;
   const old = records?.get(abs);
   const found: Found[] = [];
-  const prefix = await walkAgainstRecord(abs, st, slicer, old, records, found);
+  const { prefix, reread } = await walkAgainstRecord(abs, st, slicer, old, records, found);
   // Fast path: the same files, in the same order, each with its recorded stat.
-  if (old && found.length === 0 && prefix === old.sizes.length) return dirFromRecord(old);
+  if (old && records && found.length === 0 && prefix === old.sizes.length) {
+    if (!reread) return dirFromRecord(old);
+    // Every file checked since walkStart: the record now vouches as of then.
+    const renewed = { ...old, at: walkStart };
+    records.set(abs, renewed);
+    return dirFromRecord(renewed);
+  }
 
   // The first `prefix` files matched the record in order: their entries are the record's.
   const n = prefix + found.length;

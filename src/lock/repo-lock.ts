@@ -167,7 +167,10 @@ function busy(file: string, holder: LockInfo | undefined, waited: boolean): Fail
  * (unless `wait`), takes over a lock left by a dead process, and returns a
  * `release` that removes the lock only if it is still ours.
  */
-export async function acquireRepoLock(pipeDir: string, o: RepoLockOptions): Promise<Result<{ release(): Promise<void> }, Failure>> {
+export async function acquireRepoLock(
+  pipeDir: string,
+  o: RepoLockOptions,
+): Promise<Result<{ release(): Promise<void>; /** A dead holder's lock was taken over: that process may have left temps. */ tookOver: boolean }, Failure>> {
   const file = path.join(pipeDir, LOCK_FILE);
   const host = o.hostname ?? os.hostname();
   const leaseMs = o.leaseMs ?? LEASE_MS;
@@ -187,6 +190,7 @@ export async function acquireRepoLock(pipeDir: string, o: RepoLockOptions): Prom
   let unreadableSince: { raw: string; at: number } | undefined;
   // A foreign holder's lease as we saw it: its mtime, and when (our clock) we first saw that mtime.
   let lease: { raw: string; mtimeMs: number; seenAt: number } | undefined;
+  let tookOver = false;
 
   try {
     await mkdir(pipeDir, { recursive: true });
@@ -198,6 +202,7 @@ export async function acquireRepoLock(pipeDir: string, o: RepoLockOptions): Prom
         }, o.heartbeatMs ?? HEARTBEAT_MS);
         beat.unref();
         return ok({
+          tookOver,
           release: async () => {
             clearInterval(beat);
             const now = await readLock(file).catch(() => undefined);
@@ -224,6 +229,7 @@ export async function acquireRepoLock(pipeDir: string, o: RepoLockOptions): Prom
       }
       if (stale) {
         await takeOver(file, held.raw);
+        tookOver = true;
         continue;
       }
       if (!o.wait || Date.now() >= deadline) return err(busy(file, holder, waiting));

@@ -13,6 +13,7 @@ import { schedule } from '../sched/scheduler.ts';
 import { acquireRepoLock } from '../lock/repo-lock.ts';
 import { writeLock, serializeLock, type LockEntry, type LockFile } from '../lock/lockfile.ts';
 import { RunWorkspace } from './workspace.ts';
+import { sweepCacheTemps } from './temp-sweep.ts';
 import { executeStage } from './execute-stage.ts';
 import { trackedOuts } from '../plan/outputs.ts';
 import type { ExecutorName } from '../model.ts';
@@ -59,6 +60,7 @@ export async function runPipeline(s: Session, o: RunOptions): Promise<RunResult>
   };
 
   let release: (() => Promise<void>) | undefined;
+  let tookOver = false;
   if (!o.dryRun) {
     const lock = await acquireRepoLock(s.pipeDir, {
       wait: o.wait,
@@ -69,6 +71,7 @@ export async function runPipeline(s: Session, o: RunOptions): Promise<RunResult>
       return finish();
     }
     release = () => lock.value.release();
+    tookOver = lock.value.tookOver;
   }
   try {
     const plan = await planStages(s, o.names, { forced: o.forced });
@@ -80,9 +83,8 @@ export async function runPipeline(s: Session, o: RunOptions): Promise<RunResult>
     const ws = new RunWorkspace(s.pipeDir, `${Date.now()}-${process.pid}`);
     await ws.clearStale();
     // Temp files of a killed run inside the cache: harmless but wasted space,
-    // cleaned when this run will write to the cache (a walk over its folders
-    // is not worth it for a run with nothing to do).
-    if (plan.planned.some((p) => p.action !== 'up-to-date') || plan.failures.length) await s.store.cleanTemps();
+    // looked for when this run will write to the cache (see temp-sweep.ts).
+    if (plan.planned.some((p) => p.action !== 'up-to-date') || plan.failures.length) await sweepCacheTemps(s.pipeDir, s.store, tookOver);
     const entries = new Map<string, LockEntry>();
     const changed = new Set<string>();
     const selected = new Set(o.names);

@@ -124,6 +124,36 @@ describe('folder records', () => {
     expect(hashStats.filesRead).toBe(0);
   });
 
+  it('a file too recent to vouch for is read again: same content keeps the fast path, a same-stat edit is caught', async () => {
+    const dir = await makeFolder('racy-reread', 6);
+    const records = new FolderRecords(path.join(root, 'rec-racy-reread'), { racyMs: 200 });
+    const f = path.join(dir, 'd2', 'f5.txt');
+    // Everything old enough except f5, written just before the record's walk.
+    const t = new Date(Date.now() - 60_000);
+    for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+      if (e.isFile() && e.name !== 'f5.txt') await utimes(path.join(e.parentPath, e.name), t, t);
+    }
+    const before = await hashPath(dir, { statCache: noStat(), records });
+
+    // An edit that keeps size, inode and mtime: only reading the file can see it.
+    const { mtime } = await (await import('node:fs/promises')).stat(f);
+    await writeFile(f, 'file X\n');
+    await utimes(f, mtime, mtime);
+    resetHashStats();
+    const edited = await hashPath(dir, { statCache: noStat(), records });
+    expect(edited?.hash).not.toBe(before?.hash);
+    expect(edited?.hash).toBe((await hashPath(dir, { statCache: noStat() }))?.hash);
+
+    // Unchanged since: read once more (still too recent for the last walk), then the record vouches for it.
+    await new Promise((r) => setTimeout(r, 300));
+    resetHashStats();
+    expect((await hashPath(dir, { statCache: noStat(), records }))?.hash).toBe(edited?.hash);
+    expect(hashStats.filesRead).toBe(1);
+    resetHashStats();
+    expect((await hashPath(dir, { statCache: noStat(), records }))?.hash).toBe(edited?.hash);
+    expect(hashStats.filesRead).toBe(0);
+  });
+
   it('a damaged or foreign record file is ignored, never trusted', async () => {
     const dir = await makeFolder('damaged', 8);
     const recDir = path.join(root, 'rec-damaged');
