@@ -155,7 +155,7 @@ const fmt = (s: number) => (s >= 10 ? `${s.toFixed(1)} s` : `${(s * 1000).toFixe
 const version = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' }).stdout?.trim().split('\n')[0] || 'not found';
 console.log(
   [
-    `compares: pipe ${version(process.execPath, [bin, '--version'])} (node ${process.version}) with Snakemake ${hasSnakemake ? version('snakemake', ['--version']) : '(not run)'},`,
+    `compares: ${version(process.execPath, [bin, '--version'])} (node ${process.version}) with Snakemake ${hasSnakemake ? version('snakemake', ['--version']) : '(not run)'},`,
     'the same two rules over the same N small files (100 per folder): a per-file copy (pipe: the JS per-item stage bench-copy',
     'in worker threads; Snakemake: `cp {input} {output}`) and an aggregate `find | wc -l` over the copies. Each command is',
     'a fresh process (start-up included). "one file changed" rewrites one input before each timed run (not timed): both',
