@@ -115,7 +115,8 @@ export interface PerItemStage<P = any> extends StageCommon<P> {
   /**
    * Runs after all items (cached or not) with their summaries, sorted by rel;
    * writes aggregate outputs such as metrics. Must be cheap: it runs every time
-   * any item changed.
+   * any item changed. Works from the summaries only: the items' output files are
+   * not all in the temp folder it writes to (unchanged ones stay in place).
    */
   reduce?(ctx: StageContext<P>, items: { rel: string; summary: Json | undefined }[]): Promise<void>;
 }
