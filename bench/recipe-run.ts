@@ -28,10 +28,12 @@ const t0 = performance.now();
 if (train.kind !== 'whole' || evaluate.kind !== 'whole') throw new Error('whole');
 if (!evalOnly) await train.run(mk(p) as never);
 const tt = (performance.now() - t0) / 1000;
-for (const t of tests.length ? tests : ['bright']) {
-  const ep = evaluateParams.parse({ model: `xmodels/${name}`, images: t === 'dark-deglared' ? 'work/deglared/dark/images' : `data/synth/${t}/images`, labels: `work/labels/${t === 'dark-deglared' ? 'dark' : t}`, list: `data/synth/${t === 'dark-deglared' ? 'dark' : t}/test.txt`, out: `xresults/${name}-${t}`, backend: 'wasm', samples: 0 });
+for (const spec of tests.length ? tests : ['bright']) {
+  // `set:list` evaluates on another split, e.g. `bright:train` to see how well the model fits its own data.
+  const [t, split = 'test'] = spec.split(':') as [string, string?];
+  const ep = evaluateParams.parse({ model: `xmodels/${name}`, images: t === 'dark-deglared' ? 'work/deglared/dark/images' : `data/synth/${t}/images`, labels: `work/labels/${t === 'dark-deglared' ? 'dark' : t}`, list: `data/synth/${t === 'dark-deglared' ? 'dark' : t}/${split}.txt`, out: `xresults/${name}-${t}-${split}`, backend: 'wasm', samples: 0 });
   const t1 = performance.now();
   await evaluate.run(mk(ep) as never);
-  const m = JSON.parse(await readFile(path.join(root!, `xresults/${name}-${t}/metrics.json`), 'utf8'));
-  console.log(`RESULT ${name} ${JSON.stringify(over)} test=${t} mIoU=${(m.meanIoU * 100).toFixed(1)} iou=${JSON.stringify(Object.fromEntries(Object.entries(m.iou).map(([k, v]) => [k, +(100 * (v as number)).toFixed(1)])))} trainS=${tt.toFixed(0)} s/step=${(tt / p.steps).toFixed(3)} evalS=${((performance.now() - t1) / 1000).toFixed(0)} images=${m.images}`);
+  const m = JSON.parse(await readFile(path.join(root!, `xresults/${name}-${t}-${split}/metrics.json`), 'utf8'));
+  console.log(`RESULT ${name} ${JSON.stringify(over)} test=${spec} mIoU=${(m.meanIoU * 100).toFixed(1)} iou=${JSON.stringify(Object.fromEntries(Object.entries(m.iou).map(([k, v]) => [k, +(100 * (v as number)).toFixed(1)])))} trainS=${tt.toFixed(0)} s/step=${(tt / p.steps).toFixed(3)} evalS=${((performance.now() - t1) / 1000).toFixed(0)} images=${m.images}`);
 }

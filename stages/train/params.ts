@@ -7,9 +7,10 @@
  *   momentum: 0.9, weightDecay: 0.0005, power: 0.9, scaleMin: 0.5,
  *   scaleMax: 1.5, mirror: true (head x10 / x20 is always on)
  *
- * The study fine-tuned ImageNet weights at lr 1e-3; we cannot download
- * those, so training starts from scratch, where a larger rate (1e-2) works
- * better with group norm.
+ * The study fine-tuned ImageNet weights at lr 1e-3. Ours come from the
+ * MobileNetV2 shipped in npm `nsfwjs` (`backbone: imagenet`, no download);
+ * the rate that suits them on two CPU cores was chosen by the runs in
+ * stages/train/README.md.
  */
 import { z } from 'zod';
 import { classNamesSchema, colourListSchema } from '../lib/image/palette.ts';
