@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prodSetup } from '../../bench/prod-model.ts';
 import { initBackends } from '../../bench/train-step-backends.ts';
-import { biasAct, convBiasAct, groupNormAct, registerFastCpuKernels, sgdMomentumStep, registerWasmTrainingKernels, type FusedActivation } from '../../stages/lib/tf-kernels/index.ts';
+import { adamStep, biasAct, convBiasAct, groupNormAct, registerFastCpuKernels, sgdMomentumStep, registerWasmTrainingKernels, type FusedActivation } from '../../stages/lib/tf-kernels/index.ts';
 
 // Seeded so a failure reproduces.
 let seed = 99;
@@ -265,6 +265,44 @@ describe('the SGD update kernel (wasm and cpu)', () => {
         const got = tf.tidy(() => {
           const r = sgdMomentumStep(tf.tensor1d(w), tf.tensor1d(acc), tf.tensor1d(g), attrs)!;
           return { w: Array.from(r.w.dataSync()), acc: Array.from(r.acc.dataSync()) };
+        });
+        expect(got).toEqual(expected);
+      }
+    }
+  });
+});
+
+describe('the Adam update kernel (wasm and cpu)', () => {
+  it.each([1, 7, 64, 1001])('equals tfjs ops to the bit, %i values, with and without decay, early and late steps', (n) => {
+    const w = random(n, 0.5);
+    const m = random(n, 0.1);
+    // Second moments are non-negative; some exactly 0, as at the first step.
+    const v = random(n, 0.01).map((x, i) => (i % 5 === 0 ? 0 : Math.abs(x)));
+    const g = random(n, 2);
+    for (const [decay, t] of [[true, 1], [false, 1], [true, 500]] as const) {
+      const b1 = 0.9;
+      const b2 = 0.999;
+      const rate = 0.003 * 10;
+      const step = (rate * Math.sqrt(1 - Math.pow(b2, t))) / (1 - Math.pow(b1, t));
+      const attrs = { beta1: b1, beta2: b2, epsilon: 1e-8, weightDecay: 5e-4, step, decay };
+      const composed = (backend: string) => {
+        tf.setBackend(backend);
+        return tf.tidy(() => {
+          const wt = tf.tensor1d(w);
+          const g1 = decay ? tf.add(tf.tensor1d(g), tf.mul(wt, attrs.weightDecay)) : tf.tensor1d(g);
+          const m1 = tf.add(tf.mul(tf.tensor1d(m), b1), tf.mul(g1, 1 - b1));
+          const v1 = tf.add(tf.mul(tf.tensor1d(v), b2), tf.mul(tf.square(g1), 1 - b2));
+          const w1 = tf.sub(wt, tf.div(tf.mul(m1, step), tf.add(tf.sqrt(v1), attrs.epsilon)));
+          return { w: Array.from(w1.dataSync()), m: Array.from(m1.dataSync()), v: Array.from(v1.dataSync()) };
+        });
+      };
+      const expected = composed('cpu');
+      expect(composed('wasm')).toEqual(expected);
+      for (const backend of ['wasm', 'cpu']) {
+        tf.setBackend(backend);
+        const got = tf.tidy(() => {
+          const r = adamStep(tf.tensor1d(w), tf.tensor1d(m), tf.tensor1d(v), tf.tensor1d(g), attrs)!;
+          return { w: Array.from(r.w.dataSync()), m: Array.from(r.m.dataSync()), v: Array.from(r.v.dataSync()) };
         });
         expect(got).toEqual(expected);
       }

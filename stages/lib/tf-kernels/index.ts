@@ -26,6 +26,8 @@ export { biasAct, groupNormAct, type GroupNormAttrs } from './group-norm.ts';
 export { convBiasAct, hasConvBiasAct, type ConvBiasActAttrs } from './conv-bias-act.ts';
 import { SGD_MOMENTUM, cpuSgdMomentum, wasmSgdMomentum } from './sgd.ts';
 export { sgdMomentumStep, type SgdAttrs } from './sgd.ts';
+import { ADAM, adamKernelFunc } from './adam.ts';
+export { adamStep, type AdamAttrs } from './adam.ts';
 export type { FusedActivation } from './group-norm-loops.ts';
 export { wasmThreadingSupported } from './wasm-threads.ts';
 
@@ -54,6 +56,7 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
   [CONV_BIAS_ACT, wasmConvBiasAct],
   [ACT_GRAD, wasmActGrad],
   [SGD_MOMENTUM, wasmSgdMomentum],
+  [ADAM, adamKernelFunc],
 ];
 
 /**
@@ -63,7 +66,7 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
  * replaces its slow 4-D SpaceToBatchND/BatchToSpaceND (atrous convolutions),
  * adds fused group norm + activation and bias + activation kernels (see
  * group-norm.ts), conv + bias + activation (conv-bias-act.ts) and the SGD
- * update (sgd.ts), and makes
+ * and Adam updates (sgd.ts, adam.ts), and makes
  * Identity share data instead of copying it (wasm-identity.ts) and matrix-like
  * transposes tiled (wasm-transpose.ts), and concatenates and splits channels
  * with plain loops (wasm-channels.ts).
@@ -103,7 +106,7 @@ let cpuKernels: [KernelFunc, KernelFunc] | undefined;
 /**
  * Registers fast Conv2DBackpropFilter and DepthwiseConv2dNativeBackpropFilter
  * kernels for the plain CPU backend (the stock ones are most of a CPU training
- * step), and the fused group norm, bias + activation, conv + bias + activation and SGD kernels. Idempotent; call after importing
+ * step), and the fused group norm, bias + activation, conv + bias + activation, SGD and Adam kernels. Idempotent; call after importing
  * '@tensorflow/tfjs-backend-cpu'.
  */
 export function registerFastCpuKernels(): void {
@@ -123,6 +126,7 @@ export function registerFastCpuKernels(): void {
   install(CONV_BIAS_ACT, 'cpu', cpuConvBiasAct);
   install(ACT_GRAD, 'cpu', cpuActGrad);
   install(SGD_MOMENTUM, 'cpu', cpuSgdMomentum);
+  install(ADAM, 'cpu', adamKernelFunc);
   registerGroupNormGradient();
   registerConvBiasActGradient();
 }

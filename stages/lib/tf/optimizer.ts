@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamInfo } from './models/layers.ts';
-import { sgdMomentumStep } from '../tf-kernels/index.ts';
+import { adamStep, sgdMomentumStep } from '../tf-kernels/index.ts';
 
 export interface OptimizerConfig {
   kind: 'sgd' | 'adam';
@@ -50,6 +50,8 @@ export class Optimizer {
       tf.tidy(() => {
         const rate = lr * p.lrMult;
         const decay = p.decay && this.cfg.weightDecay > 0;
+        // The decayed gradient g + wd * w, for the composed updates below.
+        const decayed = () => (decay ? tf.add(g0, tf.mul(p.variable, this.cfg.weightDecay)) : g0);
         if (this.cfg.kind === 'sgd') {
           // One kernel where the backend has it (stages/lib/tf-kernels), bit-equal to the ops below.
           const fused = sgdMomentumStep(p.variable, slots[0]!, g0, { momentum: this.cfg.momentum, weightDecay: this.cfg.weightDecay, rate, decay });
@@ -58,18 +60,24 @@ export class Optimizer {
             p.variable.assign(fused.w);
             return;
           }
-        }
-        const g = decay ? tf.add(g0, tf.mul(p.variable, this.cfg.weightDecay)) : g0;
-        if (this.cfg.kind === 'sgd') {
           const acc = slots[0]!;
-          acc.assign(tf.add(tf.mul(acc, this.cfg.momentum), g));
+          acc.assign(tf.add(tf.mul(acc, this.cfg.momentum), decayed()));
           p.variable.assign(tf.sub(p.variable, tf.mul(acc, rate)));
         } else {
           const [m, v] = slots as [tf.Variable, tf.Variable];
           const { beta1: b1, beta2: b2, epsilon } = this.cfg;
+          const step = (rate * Math.sqrt(1 - Math.pow(b2, t))) / (1 - Math.pow(b1, t));
+          // One kernel where the backend has it (stages/lib/tf-kernels), bit-equal to the ops below.
+          const fused = adamStep(p.variable, m, v, g0, { beta1: b1, beta2: b2, epsilon, weightDecay: this.cfg.weightDecay, step, decay });
+          if (fused) {
+            m.assign(fused.m);
+            v.assign(fused.v);
+            p.variable.assign(fused.w);
+            return;
+          }
+          const g = decayed();
           m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
           v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
-          const step = (rate * Math.sqrt(1 - Math.pow(b2, t))) / (1 - Math.pow(b1, t));
           p.variable.assign(tf.sub(p.variable, tf.div(tf.mul(m, step), tf.add(tf.sqrt(v), epsilon))));
         }
       });

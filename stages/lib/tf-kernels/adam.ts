@@ -1,0 +1,77 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { storeOf } from './stores.ts';
+
+/**
+ * One Adam update of one variable as one kernel ('PipeAdam'):
+ * g' = g + wd * w (when the variable decays), m' = b1 m + (1 - b1) g',
+ * v' = b2 v + (1 - b2) g'^2, w' = w - step * m' / (sqrt(v') + eps), where
+ * `step` already holds the learning rate and the bias correction. Composed
+ * from tfjs ops that is eleven kernels per variable (~2,900 a step for the
+ * production model), each with its dispatch and a temporary. Every operation
+ * is rounded to float32 as tfjs's kernels round it (a float32 product, sum,
+ * quotient or square root computed in double precision and rounded once is
+ * the correctly rounded float32 result), so the weights are the same to the bit.
+ * JavaScript on both backends: the loop is memory-bound and runs once per
+ * variable a step, so a SIMD version would save little.
+ */
+
+export const ADAM = 'PipeAdam';
+
+export interface AdamAttrs {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+  /** Learning rate (with the variable's multiplier) times Adam's bias correction. */
+  step: number;
+  decay: boolean;
+}
+
+interface Args {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: unknown;
+}
+
+function adamKernel(args: Args): tf.TensorInfo[] {
+  const { w, m, v, g } = args.inputs;
+  if (w == null || m == null || v == null || g == null) throw new Error('tf-kernels: Adam needs w, m, v and g');
+  for (const t of [w, m, v, g]) if (t.dtype !== 'float32') throw new Error('tf-kernels: Adam supports float32 only');
+  const a = args.attrs as unknown as AdamAttrs;
+  const st = storeOf(args.backend);
+  // Outputs first: on wasm an allocation can grow (and move) the heap under earlier views.
+  const out = st.outputs([w.shape, w.shape, w.shape]);
+  const [wOut, mOut, vOut] = out.arrays as [Float32Array, Float32Array, Float32Array];
+  const wv = st.read(w);
+  const mv = st.read(m);
+  const vv = st.read(v);
+  const gv = st.read(g);
+  const f = Math.fround;
+  const b1 = f(a.beta1);
+  const ob1 = f(1 - a.beta1);
+  const b2 = f(a.beta2);
+  const ob2 = f(1 - a.beta2);
+  const eps = f(a.epsilon);
+  const wd = f(a.weightDecay);
+  const step = f(a.step);
+  for (let i = 0; i < wv.length; i++) {
+    const wi = wv[i]!;
+    const gi = a.decay ? f(gv[i]! + f(wi * wd)) : gv[i]!;
+    const mi = f(f(mv[i]! * b1) + f(gi * ob1));
+    const vi = f(f(vv[i]! * b2) + f(f(gi * gi) * ob2));
+    mOut[i] = mi;
+    vOut[i] = vi;
+    wOut[i] = f(wi - f(f(mi * step) / f(f(Math.sqrt(vi)) + eps)));
+  }
+  out.finish();
+  return out.infos;
+}
+
+export const adamKernelFunc = adamKernel as unknown as tf.KernelFunc;
+
+/** The updated weights and moments of one variable, or undefined where the backend lacks the kernel. */
+export function adamStep(w: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, attrs: AdamAttrs): { w: tf.Tensor; m: tf.Tensor; v: tf.Tensor } | undefined {
+  if (tf.getKernel(ADAM, tf.getBackend()) == null || w.dtype !== 'float32') return undefined;
+  const [wOut, mOut, vOut] = tf.engine().runKernel(ADAM, { w, m, v, g }, attrs as unknown as tf.NamedAttrMap) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  return { w: wOut, m: mOut, v: vOut };
+}
