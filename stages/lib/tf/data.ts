@@ -72,9 +72,8 @@ export async function loadSamples(
 }
 
 /** Maps 8-bit RGB to the network's input range [-1, 1]. */
-const X01 = process.env['PIPE_X_INPUT01'] === '1';
 export function normalisePixel(v: number): number {
-  return X01 ? v / 255 : v / 127.5 - 1;
+  return v / 127.5 - 1;
 }
 
 /** A whole image as normalised float RGB (evaluation). */
