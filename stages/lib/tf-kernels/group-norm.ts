@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendCalls } from './backend-calls.ts';
 import { cpuStore, wasmStore, type Store } from './stores.ts';
-import { ptr, scratchOf, simdKernels, sumScratch } from './wasm-simd.ts';
+import { ptr, scratchOf, simdKernels, sumScratch, type SimdKernels } from './wasm-simd.ts';
 import {
   ACT_CODE,
   affineOf,
@@ -123,10 +123,33 @@ export const cpuBiasAct = biasActKernel(cpuStore) as unknown as tf.KernelFunc;
 export const cpuBiasActGrad = biasActGradKernel(cpuStore) as unknown as tf.KernelFunc;
 
 /**
- * The wasm forward pass, one image at a time, with the SIMD loops: per
- * channel sums (float64 totals), the per-channel affine map in JavaScript,
- * then y = act(scale * x + shift). JavaScript loops where the channels are
- * not a multiple of 4.
+ * What both wasm passes do first for each image: the SIMD per-channel sums of
+ * x (float64 totals), the group moments, then the per-channel affine map
+ * y = act(scale * x + shift) group norm reduces to.
+ */
+function imageStats(simd: SimdKernels, calls: BackendCalls, backend: BackendWasm, x: tf.TensorInfo, gamma: tf.TensorInfo, beta: tf.TensorInfo, s: GroupNormShape) {
+  const { pixels, channels: c, groups } = s;
+  const gammaValues = (backend.typedArrayFromHeap(gamma) as Float32Array).slice();
+  const betaValues = (backend.typedArrayFromHeap(beta) as Float32Array).slice();
+  const st = { gamma: gammaValues, mean: new Float64Array(groups), rstd: new Float64Array(groups), scale: new Float32Array(c), shift: new Float32Array(c), bytes: pixels * c * 4 };
+  return {
+    ...st,
+    /** Fills mean, rstd, scale and shift for image `b`; returns the byte offset of its x. */
+    at(b: number): number {
+      const xb = ptr(backend, x) + b * st.bytes;
+      const sums = sumScratch(calls, backend, 2 * c);
+      simd.gn_sums(xb, sums.a32, sums.a64, pixels, c);
+      const t = sums.totals();
+      groupMoments(t.subarray(0, c), t.subarray(c), s, st.mean, st.rstd);
+      affineOf(st.mean, st.rstd, gammaValues, betaValues, s, st.scale, st.shift);
+      return xb;
+    },
+  };
+}
+
+/**
+ * The wasm forward pass, one image at a time, with the SIMD loops (see
+ * {@link imageStats}). JavaScript loops where the channels are not a multiple of 4.
  */
 function wasmGroupNormForward(args: Args): tf.TensorInfo {
   const a = args.attrs as unknown as GroupNormAttrs;
@@ -137,23 +160,11 @@ function wasmGroupNormForward(args: Args): tf.TensorInfo {
   if (simd == null) return jsWasmForward(args);
   const calls = new BackendCalls(args.backend, 'wasm');
   try {
-    const { n, pixels, channels: c, groups } = s;
     const out = backend.makeOutput(x!.shape, 'float32');
-    const g = (backend.typedArrayFromHeap(gamma!) as Float32Array).slice();
-    const b0 = (backend.typedArrayFromHeap(beta!) as Float32Array).slice();
-    const mean = new Float64Array(groups);
-    const rstd = new Float64Array(groups);
-    const scale = new Float32Array(c);
-    const shift = new Float32Array(c);
-    const image = pixels * c * 4;
-    for (let b = 0; b < n; b++) {
-      const xb = ptr(backend, x!) + b * image;
-      const sums = sumScratch(calls, backend, 2 * c);
-      simd.gn_sums(xb, sums.a32, sums.a64, pixels, c);
-      const t = sums.totals();
-      groupMoments(t.subarray(0, c), t.subarray(c), s, mean, rstd);
-      affineOf(mean, rstd, g, b0, s, scale, shift);
-      simd.affine_act(xb, scratchOf(calls, backend, scale), scratchOf(calls, backend, shift), ptr(backend, out) + b * image, pixels, c, ACT_CODE[a.activation]);
+    const st = imageStats(simd, calls, backend, x!, gamma!, beta!, s);
+    for (let b = 0; b < s.n; b++) {
+      const xb = st.at(b);
+      simd.affine_act(xb, scratchOf(calls, backend, st.scale), scratchOf(calls, backend, st.shift), ptr(backend, out) + b * st.bytes, s.pixels, s.channels, ACT_CODE[a.activation]);
     }
     return out;
   } finally {
@@ -171,36 +182,20 @@ function wasmGroupNormBackward(args: Args): tf.TensorInfo[] {
   if (simd == null) return jsWasmBackward(args);
   const calls = new BackendCalls(args.backend, 'wasm');
   try {
-    const { n, pixels, channels: c, groups } = s;
+    const { pixels, channels: c } = s;
     const dx = calls.track(backend.makeOutput(x!.shape, 'float32'));
     const dgammaT = calls.track(backend.makeOutput([c], 'float32'));
     const dbetaT = calls.track(backend.makeOutput([c], 'float32'));
-    const g = (backend.typedArrayFromHeap(gamma!) as Float32Array).slice();
-    const b0 = (backend.typedArrayFromHeap(beta!) as Float32Array).slice();
-    const mean = new Float64Array(groups);
-    const rstd = new Float64Array(groups);
-    const scale = new Float32Array(c);
-    const shift = new Float32Array(c);
-    const p = new Float32Array(c);
-    const q = new Float32Array(c);
-    const r = new Float32Array(c);
-    const dgamma = new Float32Array(c);
-    const dbeta = new Float32Array(c);
-    const image = pixels * c * 4;
-    const act = ACT_CODE[a.activation];
-    for (let b = 0; b < n; b++) {
-      const xb = ptr(backend, x!) + b * image;
-      const dxb = ptr(backend, dx) + b * image;
-      const sums = sumScratch(calls, backend, 2 * c);
-      simd.gn_sums(xb, sums.a32, sums.a64, pixels, c);
-      const t = sums.totals();
-      groupMoments(t.subarray(0, c), t.subarray(c), s, mean, rstd);
-      affineOf(mean, rstd, g, b0, s, scale, shift);
+    const st = imageStats(simd, calls, backend, x!, gamma!, beta!, s);
+    const [p, q, r, dgamma, dbeta] = Array.from({ length: 5 }, () => new Float32Array(c)) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+    for (let b = 0; b < s.n; b++) {
+      const xb = st.at(b);
+      const dxb = ptr(backend, dx) + b * st.bytes;
       // Pass 1: dz into dx, and its sums; pass 2: dx = p dz + q x + r in place.
       const dsums = sumScratch(calls, backend, 2 * c);
-      simd.gn_back1(xb, ptr(backend, dy!) + b * image, dxb, scratchOf(calls, backend, scale), scratchOf(calls, backend, shift), dsums.a32, dsums.a64, pixels, c, act);
+      simd.gn_back1(xb, ptr(backend, dy!) + b * st.bytes, dxb, scratchOf(calls, backend, st.scale), scratchOf(calls, backend, st.shift), dsums.a32, dsums.a64, pixels, c, ACT_CODE[a.activation]);
       const d = dsums.totals();
-      backwardTerms(d.subarray(0, c), d.subarray(c), mean, rstd, g, s, p, q, r, dgamma, dbeta);
+      backwardTerms(d.subarray(0, c), d.subarray(c), st.mean, st.rstd, st.gamma, s, p, q, r, dgamma, dbeta);
       simd.affine3(dxb, xb, scratchOf(calls, backend, p), scratchOf(calls, backend, q), scratchOf(calls, backend, r), dxb, pixels, c);
     }
     (backend.typedArrayFromHeap(dgammaT) as Float32Array).set(dgamma);
