@@ -51,6 +51,20 @@ describe('data-parallel training on two cores', () => {
     expect(labelWeight(Int32Array.from([0, 1, 255]), 3)).toBe(2);
   });
 
+  it('refuses batch norm (its statistics would differ between the halves), and closes cleanly', async () => {
+    const bn: ModelConfig = { ...config, norm: 'batch' };
+    const model = buildModel(bn, { seed: 5 });
+    const optimizer = new Optimizer(opt);
+    const dp = await DataParallel.start(model, bn, optimizer, opt);
+    try {
+      await expect(dp.step(images, labels, 0.01)).rejects.toThrow(/group norm only/);
+    } finally {
+      await dp.close();
+      model.dispose();
+      optimizer.dispose();
+    }
+  }, 30_000);
+
   it('follows the one-thread step (same losses and weights up to rounding) and repeats exactly', async () => {
     const one = await train(false);
     const two = await train(true);

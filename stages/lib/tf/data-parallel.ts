@@ -88,6 +88,10 @@ export class DataParallel {
       this.failed = e;
       this.pending?.({ type: 'error', message: e.message });
     });
+    worker.on('exit', (code) => {
+      this.failed ??= new Error(`data-parallel worker exited (code ${code})`);
+      this.pending?.({ type: 'error', message: this.failed.message });
+    });
   }
 
   /** Starts the worker with a replica of `model` (its current weights) and of `optimizer`'s state. */
@@ -97,7 +101,12 @@ export class DataParallel {
     const weights = Object.entries(model.store.named()).map(([k, t]) => wire(k, t));
     const slots = Object.entries(optimizer.named()).map(([k, t]) => wire(k, t));
     const trainable = trainableOf(model).map((t) => t.name);
-    await dp.request({ type: 'init', backend: tf.getBackend(), config, optimizer: optimizerConfig, weights, slots, iterations: optimizer.iterations, trainable });
+    try {
+      await dp.request({ type: 'init', backend: tf.getBackend(), config, optimizer: optimizerConfig, weights, slots, iterations: optimizer.iterations, trainable });
+    } catch (e) {
+      await dp.close();
+      throw e;
+    }
     return dp;
   }
 
@@ -133,6 +142,9 @@ export class DataParallel {
     let own: { loss: number; grads: tf.Tensor[] };
     try {
       own = halfGradients(this.model, a, b, labelWeight(labelValues.subarray(0, mine * perImage), this.numClasses, classWeights) / denom, classWeights);
+    } catch (e) {
+      reply?.catch(() => {}); // the worker fails the same way; this error is the one to report
+      throw e;
     } finally {
       tf.dispose([a, b]);
     }
