@@ -44,6 +44,7 @@ async function handle(m: ToWorker): Promise<void> {
       try {
         const { loss, grads } = halfGradients(model, images, labels, m.scale, m.classWeights);
         const values = grads.map((g) => g.dataSync() as Float32Array);
+        // Disposed before the buffers are transferred (on the CPU backend they are the tensors' own storage).
         tf.dispose(grads);
         reply({ type: 'grads', loss, grads: values }, values.map((v) => v.buffer as ArrayBuffer));
       } finally {

@@ -157,9 +157,9 @@ export class DataParallel {
         if (r.type !== 'grads') throw new Error('data-parallel worker: unexpected reply');
         loss += r.loss;
         summed = tf.tidy(() => own.grads.map((g, i) => tf.add(g, tf.tensor(r.grads[i]!, g.shape))));
-        const sums = summed.map((g) => g.dataSync() as Float32Array);
         // No reply expected: the worker applies the same update before it reads its next message.
-        this.worker.postMessage({ type: 'apply', grads: sums, lr } satisfies ToWorker, sums.map((s) => s.buffer as ArrayBuffer));
+        // Copied, not transferred: on the CPU backend dataSync hands out the tensor's own storage.
+        this.worker.postMessage({ type: 'apply', grads: summed.map((g) => g.dataSync() as Float32Array), lr } satisfies ToWorker);
       }
       const named: tf.NamedTensorMap = {};
       vars.forEach((v, i) => (named[v.variable.name] = summed[i]!));
