@@ -13,6 +13,7 @@ import { err, type Result } from '../util/result.ts';
 import type { ItemInit, PoolRequest, WorkerReply } from './item-protocol.ts';
 import { entryModule } from './node-entry.ts';
 import { startWorker } from './worker-boot.ts';
+import { inLanes } from './lanes.ts';
 import type { ItemExecutor } from './executor.ts';
 import { ok } from '../util/result.ts';
 import { mkdir } from 'node:fs/promises';
@@ -159,15 +160,13 @@ export const itemPoolExecutor: ItemExecutor = {
     pool.warm();
     return {
       run: async (items, signal, onItem) => {
-        await Promise.all(
-          items.map(async (it) => {
-            if (signal.aborted) return;
-            await mkdir(it.outDir, { recursive: true });
-            const r = await pool.run({ stage: spec.stage, params, root: spec.root, input: it.input, rel: it.rel, outDir: it.outDir });
-            if (signal.aborted && !r.ok) return;
-            await onItem(it, r.ok ? ok({ kind: 'output', result: r.value }) : r);
-          }),
-        );
+        // Two items per worker in flight: the next one waits in the pool while the main thread records the last.
+        await inLanes(items, 2 * Math.max(1, spec.grant.cpu), signal, async (it) => {
+          await mkdir(it.outDir, { recursive: true });
+          const r = await pool.run({ stage: spec.stage, params, root: spec.root, input: it.input, rel: it.rel, outDir: it.outDir });
+          if (signal.aborted && !r.ok) return;
+          await onItem(it, r.ok ? ok({ kind: 'output', result: r.value }) : r);
+        });
       },
       close: () => pool.close(),
     };

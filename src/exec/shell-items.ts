@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import pLimit from 'p-limit';
+import { inLanes } from './lanes.ts';
 import { ok } from '../util/result.ts';
 import type { ItemExecutor } from './executor.ts';
 import { runShell } from './shell.ts';
@@ -27,26 +27,20 @@ export function itemOutPath(outDir: string, rel: string): string {
 export const shellItemsExecutor: ItemExecutor = {
   name: 'shell per item',
   open(spec) {
-    const limit = pLimit(Math.max(1, spec.grant.cpu));
     return {
       run: async (items, signal, onItem) => {
-        await Promise.all(
-          items.map((it) =>
-            limit(async () => {
-              if (signal.aborted) return;
-              await mkdir(path.dirname(itemOutPath(it.outDir, it.rel)), { recursive: true });
-              const r = await runShell({
-                cmd: it.cmd!,
-                cwd: spec.cwd,
-                env: spec.env,
-                signal,
-                onLine: (stream, line) => spec.log(it.rel, stream, line),
-              });
-              if (signal.aborted && !r.ok) return;
-              await onItem(it, r.ok ? ok({ kind: 'output', result: {} }) : r);
-            }),
-          ),
-        );
+        await inLanes(items, spec.grant.cpu, signal, async (it) => {
+          await mkdir(path.dirname(itemOutPath(it.outDir, it.rel)), { recursive: true });
+          const r = await runShell({
+            cmd: it.cmd!,
+            cwd: spec.cwd,
+            env: spec.env,
+            signal,
+            onLine: (stream, line) => spec.log(it.rel, stream, line),
+          });
+          if (signal.aborted && !r.ok) return;
+          await onItem(it, r.ok ? ok({ kind: 'output', result: {} }) : r);
+        });
       },
       close: async () => {},
     };
