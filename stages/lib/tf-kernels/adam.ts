@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { storeOf } from './stores.ts';
+import { floatInputs, storeOf, type KernelArgs } from './stores.ts';
 
 /**
  * One Adam update of one variable as one kernel ('PipeAdam'):
@@ -27,16 +27,8 @@ export interface AdamAttrs {
   decay: boolean;
 }
 
-interface Args {
-  inputs: tf.NamedTensorInfoMap;
-  backend: tf.KernelBackend;
-  attrs?: unknown;
-}
-
-function adamKernel(args: Args): tf.TensorInfo[] {
-  const { w, m, v, g } = args.inputs;
-  if (w == null || m == null || v == null || g == null) throw new Error('tf-kernels: Adam needs w, m, v and g');
-  for (const t of [w, m, v, g]) if (t.dtype !== 'float32') throw new Error('tf-kernels: Adam supports float32 only');
+function adamKernel(args: KernelArgs): tf.TensorInfo[] {
+  const [w, m, v, g] = floatInputs(args.inputs, ['w', 'm', 'v', 'g'], 'Adam') as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
   const a = args.attrs as unknown as AdamAttrs;
   const st = storeOf(args.backend);
   // Outputs first: on wasm an allocation can grow (and move) the heap under earlier views.

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BackendCalls } from './backend-calls.ts';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ACT_CODE, activationGradFromOutput, type FusedActivation } from './group-norm-loops.ts';
-import { storeOf } from './stores.ts';
+import { storeOf, type KernelArgs } from './stores.ts';
 import { ptr, simdKernels, sumScratch } from './wasm-simd.ts';
 
 /**
@@ -31,14 +31,8 @@ export interface ConvBiasActAttrs {
   activation: FusedActivation;
 }
 
-interface Args {
-  inputs: tf.NamedTensorInfoMap;
-  backend: tf.KernelBackend;
-  attrs?: unknown;
-}
-
 function forwardKernel(backendName: string) {
-  return (args: Args): tf.TensorInfo => {
+  return (args: KernelArgs): tf.TensorInfo => {
     const a = args.attrs as unknown as ConvBiasActAttrs;
     const { x, filter, bias } = args.inputs;
     if (x == null || filter == null || bias == null) throw new Error('tf-kernels: conv + bias + activation needs x, filter and bias');
@@ -48,7 +42,7 @@ function forwardKernel(backendName: string) {
   };
 }
 
-function actGradKernel(args: Args): tf.TensorInfo[] {
+function actGradKernel(args: KernelArgs): tf.TensorInfo[] {
   const { activation } = args.attrs as unknown as { activation: FusedActivation };
   const { dy, y } = args.inputs;
   if (dy == null || y == null || dy.dtype !== 'float32' || y.dtype !== 'float32') throw new Error('tf-kernels: activation gradient needs float32 dy and y');
@@ -64,7 +58,7 @@ function actGradKernel(args: Args): tf.TensorInfo[] {
  * The same on wasm through the SIMD loop (about 15x the JavaScript one); a
  * linear layer's dz is dy itself, shared, not copied.
  */
-function wasmActGradKernel(args: Args): tf.TensorInfo[] {
+function wasmActGradKernel(args: KernelArgs): tf.TensorInfo[] {
   const backend = args.backend as unknown as BackendWasm;
   const { activation } = args.attrs as unknown as { activation: FusedActivation };
   const { dy, y } = args.inputs;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendCalls } from './backend-calls.ts';
-import { cpuStore, wasmStore, type Store } from './stores.ts';
+import { cpuStore, floatInputs, wasmStore, type KernelArgs, type Store } from './stores.ts';
 import { ptr, scratchOf, simdKernels, sumScratch, type SimdKernels } from './wasm-simd.ts';
 import {
   ACT_CODE,
@@ -35,12 +35,6 @@ export interface GroupNormAttrs {
   activation: FusedActivation;
 }
 
-interface Args {
-  inputs: tf.NamedTensorInfoMap;
-  backend: tf.KernelBackend;
-  attrs?: unknown;
-}
-
 function shapeOf(x: tf.TensorInfo, a: GroupNormAttrs): GroupNormShape {
   if (x.shape.length !== 4) throw new Error(`tf-kernels: group norm wants a 4-D input, got [${x.shape}]`);
   const [n, h, w, c] = x.shape as [number, number, number, number];
@@ -48,19 +42,10 @@ function shapeOf(x: tf.TensorInfo, a: GroupNormAttrs): GroupNormShape {
   return { n, pixels: h * w, channels: c, groups: a.groups, epsilon: a.epsilon, activation: a.activation };
 }
 
-function need(inputs: tf.NamedTensorInfoMap, names: string[]): tf.TensorInfo[] {
-  return names.map((k) => {
-    const t = inputs[k];
-    if (t == null) throw new Error(`tf-kernels: group norm needs input ${k}`);
-    if (t.dtype !== 'float32') throw new Error(`tf-kernels: group norm supports float32 only (${k} is ${t.dtype})`);
-    return t;
-  });
-}
-
 function forwardKernel(store: (b: tf.KernelBackend) => Store) {
-  return (args: Args): tf.TensorInfo => {
+  return (args: KernelArgs): tf.TensorInfo => {
     const a = args.attrs as unknown as GroupNormAttrs;
-    const [x, gamma, beta] = need(args.inputs, ['x', 'gamma', 'beta']);
+    const [x, gamma, beta] = floatInputs(args.inputs, ['x', 'gamma', 'beta'], 'group norm');
     const s = shapeOf(x!, a);
     const st = store(args.backend);
     const out = st.outputs([x!.shape]);
@@ -72,9 +57,9 @@ function forwardKernel(store: (b: tf.KernelBackend) => Store) {
 }
 
 function backwardKernel(store: (b: tf.KernelBackend) => Store) {
-  return (args: Args): tf.TensorInfo[] => {
+  return (args: KernelArgs): tf.TensorInfo[] => {
     const a = args.attrs as unknown as GroupNormAttrs;
-    const [dy, x, gamma, beta] = need(args.inputs, ['dy', 'x', 'gamma', 'beta']);
+    const [dy, x, gamma, beta] = floatInputs(args.inputs, ['dy', 'x', 'gamma', 'beta'], 'group norm');
     const s = shapeOf(x!, a);
     const st = store(args.backend);
     const out = st.outputs([x!.shape, [s.channels], [s.channels]]);
@@ -92,9 +77,9 @@ function channelsOf(x: tf.TensorInfo, bias: tf.TensorInfo): number {
 }
 
 function biasActKernel(store: (b: tf.KernelBackend) => Store) {
-  return (args: Args): tf.TensorInfo => {
+  return (args: KernelArgs): tf.TensorInfo => {
     const { activation } = args.attrs as unknown as { activation: FusedActivation };
-    const [x, bias] = need(args.inputs, ['x', 'bias']);
+    const [x, bias] = floatInputs(args.inputs, ['x', 'bias'], 'group norm');
     const c = channelsOf(x!, bias!);
     const st = store(args.backend);
     const out = st.outputs([x!.shape]);
@@ -105,9 +90,9 @@ function biasActKernel(store: (b: tf.KernelBackend) => Store) {
 }
 
 function biasActGradKernel(store: (b: tf.KernelBackend) => Store) {
-  return (args: Args): tf.TensorInfo[] => {
+  return (args: KernelArgs): tf.TensorInfo[] => {
     const { activation } = args.attrs as unknown as { activation: FusedActivation };
-    const [dy, x, bias] = need(args.inputs, ['dy', 'x', 'bias']);
+    const [dy, x, bias] = floatInputs(args.inputs, ['dy', 'x', 'bias'], 'group norm');
     const c = channelsOf(x!, bias!);
     const st = store(args.backend);
     const out = st.outputs([x!.shape, [c]]);
@@ -151,9 +136,9 @@ function imageStats(simd: SimdKernels, calls: BackendCalls, backend: BackendWasm
  * The wasm forward pass, one image at a time, with the SIMD loops (see
  * {@link imageStats}). JavaScript loops where the channels are not a multiple of 4.
  */
-function wasmGroupNormForward(args: Args): tf.TensorInfo {
+function wasmGroupNormForward(args: KernelArgs): tf.TensorInfo {
   const a = args.attrs as unknown as GroupNormAttrs;
-  const [x, gamma, beta] = need(args.inputs, ['x', 'gamma', 'beta']);
+  const [x, gamma, beta] = floatInputs(args.inputs, ['x', 'gamma', 'beta'], 'group norm');
   const s = shapeOf(x!, a);
   const backend = args.backend as unknown as BackendWasm;
   const simd = s.channels % 4 === 0 ? simdKernels(backend) : undefined;
@@ -173,9 +158,9 @@ function wasmGroupNormForward(args: Args): tf.TensorInfo {
 }
 
 /** The wasm backward pass with the SIMD loops (see {@link groupNormBackward} for the algebra). */
-function wasmGroupNormBackward(args: Args): tf.TensorInfo[] {
+function wasmGroupNormBackward(args: KernelArgs): tf.TensorInfo[] {
   const a = args.attrs as unknown as GroupNormAttrs;
-  const [dy, x, gamma, beta] = need(args.inputs, ['dy', 'x', 'gamma', 'beta']);
+  const [dy, x, gamma, beta] = floatInputs(args.inputs, ['dy', 'x', 'gamma', 'beta'], 'group norm');
   const s = shapeOf(x!, a);
   const backend = args.backend as unknown as BackendWasm;
   const simd = s.channels % 4 === 0 ? simdKernels(backend) : undefined;

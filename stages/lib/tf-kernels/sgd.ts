@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { storeOf } from './stores.ts';
+import { floatInputs, storeOf, type KernelArgs } from './stores.ts';
 import { ptr, simdKernels } from './wasm-simd.ts';
 
 /**
@@ -21,21 +21,12 @@ export interface SgdAttrs {
   decay: boolean;
 }
 
-interface Args {
-  inputs: tf.NamedTensorInfoMap;
-  backend: tf.KernelBackend;
-  attrs?: unknown;
-}
-
-function inputsOf(args: Args): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
-  const { w, acc, g } = args.inputs;
-  if (w == null || acc == null || g == null) throw new Error('tf-kernels: SGD needs w, acc and g');
-  for (const t of [w, acc, g]) if (t.dtype !== 'float32') throw new Error('tf-kernels: SGD supports float32 only');
-  return [w, acc, g];
+function inputsOf(args: KernelArgs): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
+  return floatInputs(args.inputs, ['w', 'acc', 'g'], 'SGD') as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
 }
 
 /** The update in JavaScript: Math.fround after each operation, as float32 kernels round. */
-function sgdKernel(args: Args): tf.TensorInfo[] {
+function sgdKernel(args: KernelArgs): tf.TensorInfo[] {
   const [w, acc, g] = inputsOf(args);
   const a = args.attrs as unknown as SgdAttrs;
   const st = storeOf(args.backend);
@@ -58,7 +49,7 @@ function sgdKernel(args: Args): tf.TensorInfo[] {
   return out.infos;
 }
 
-function wasmSgdKernel(args: Args): tf.TensorInfo[] {
+function wasmSgdKernel(args: KernelArgs): tf.TensorInfo[] {
   const backend = args.backend as unknown as BackendWasm;
   const simd = simdKernels(backend);
   if (simd == null) return sgdKernel(args);

@@ -41,3 +41,20 @@ export function cpuStore(b: tf.KernelBackend): Store {
 export function storeOf(b: tf.KernelBackend): Store {
   return 'typedArrayFromHeap' in b ? wasmStore(b) : cpuStore(b);
 }
+
+/** What tfjs passes a kernel function (its own KernelFunc type names the backend loosely). */
+export interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: unknown;
+}
+
+/** The named float32 inputs of kernel `kernel`, in order; a missing one or another dtype is an error. */
+export function floatInputs(inputs: tf.NamedTensorInfoMap, names: readonly string[], kernel: string): tf.TensorInfo[] {
+  return names.map((k) => {
+    const t = inputs[k];
+    if (t == null) throw new Error(`tf-kernels: ${kernel} needs input ${k}`);
+    if (t.dtype !== 'float32') throw new Error(`tf-kernels: ${kernel} supports float32 only (${k} is ${t.dtype})`);
+    return t;
+  });
+}

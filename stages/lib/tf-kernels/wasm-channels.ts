@@ -1,6 +1,7 @@
-import { backend_util, util, type KernelBackend, type KernelFunc, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { copyRuns } from './wasm-simd.ts';
+import type { KernelArgs } from './stores.ts';
 
 /**
  * Concat and SplitV along the last axis (channels: DeepLab's ASPP and decoder
@@ -12,18 +13,12 @@ import { copyRuns } from './wasm-simd.ts';
  * typed array of any of three kinds kept V8 from specialising them (~10 ns per value).
  */
 
-interface Args {
-  inputs: NamedTensorInfoMap;
-  backend: KernelBackend;
-  attrs?: unknown;
-}
-
 function plain(t: TensorInfo): boolean {
   return t.dtype === 'float32' || t.dtype === 'int32' || t.dtype === 'bool';
 }
 
 export function wasmConcat(stock: KernelFunc | undefined): KernelFunc {
-  return ((args: Args): TensorInfo | TensorInfo[] => {
+  return ((args: KernelArgs): TensorInfo | TensorInfo[] => {
     const inputs = Object.values(args.inputs) as TensorInfo[];
     const first = inputs[0];
     const rank = first?.shape.length ?? 0;
@@ -49,7 +44,7 @@ export function wasmConcat(stock: KernelFunc | undefined): KernelFunc {
 }
 
 export function wasmSplitV(stock: KernelFunc | undefined): KernelFunc {
-  return ((args: Args): TensorInfo | TensorInfo[] => {
+  return ((args: KernelArgs): TensorInfo | TensorInfo[] => {
     const x = args.inputs.x;
     const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number[] | number; axis: number };
     const rank = x?.shape.length ?? 0;

@@ -1,6 +1,7 @@
-import { type KernelBackend, type KernelFunc, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { copyRuns } from './wasm-simd.ts';
+import type { KernelArgs } from './stores.ts';
 
 /**
  * SpaceToBatchND / BatchToSpaceND for 4-D channels-last tensors with a 2-D
@@ -10,12 +11,6 @@ import { copyRuns } from './wasm-simd.ts';
  * and reshapes, which cost about 11% of a DeepLab training step. Other ranks go
  * to the stock kernel, which is passed in.
  */
-
-interface Args {
-  inputs: NamedTensorInfoMap;
-  backend: KernelBackend;
-  attrs?: unknown;
-}
 
 /** The first index k >= 0 with k*step + first >= 0, and the count of those with k*step + first < limit, k < n. */
 function span(first: number, step: number, limit: number, n: number): [number, number] {
@@ -28,7 +23,7 @@ function span(first: number, step: number, limit: number, n: number): [number, n
  * out[(i*bw + j)*N + n, y, x, :] = padded(x)[n, y*bh + i, x*bw + j, :] for each
  * (i, j) of the block; rows and columns from `mapRow`/`mapCol` (-1 = padding).
  */
-function spaceToBatch(args: Args, stock: KernelFunc | undefined): TensorInfo | TensorInfo[] {
+function spaceToBatch(args: KernelArgs, stock: KernelFunc | undefined): TensorInfo | TensorInfo[] {
   const backend = args.backend as unknown as BackendWasm;
   const x = args.inputs.x;
   const { blockShape, paddings } = args.attrs as { blockShape: number[]; paddings: number[][] };
@@ -61,7 +56,7 @@ function spaceToBatch(args: Args, stock: KernelFunc | undefined): TensorInfo | T
 }
 
 /** The inverse: out[n, Y, X, :] = x[(i*bw + j)*N + n, y, x, :] with Y + cropTop = y*bh + i. */
-function batchToSpace(args: Args, stock: KernelFunc | undefined): TensorInfo | TensorInfo[] {
+function batchToSpace(args: KernelArgs, stock: KernelFunc | undefined): TensorInfo | TensorInfo[] {
   const backend = args.backend as unknown as BackendWasm;
   const x = args.inputs.x;
   const { blockShape, crops } = args.attrs as { blockShape: number[]; crops: number[][] };
@@ -95,10 +90,10 @@ function batchToSpace(args: Args, stock: KernelFunc | undefined): TensorInfo | T
 
 /** Kernel functions falling back to `stock` for shapes they do not handle. */
 export function wasmSpaceToBatchND(stock: KernelFunc | undefined): KernelFunc {
-  return ((args: Args) => spaceToBatch(args, stock)) as unknown as KernelFunc;
+  return ((args: KernelArgs) => spaceToBatch(args, stock)) as unknown as KernelFunc;
 }
 
 /** See {@link wasmSpaceToBatchND}. */
 export function wasmBatchToSpaceND(stock: KernelFunc | undefined): KernelFunc {
-  return ((args: Args) => batchToSpace(args, stock)) as unknown as KernelFunc;
+  return ((args: KernelArgs) => batchToSpace(args, stock)) as unknown as KernelFunc;
 }
