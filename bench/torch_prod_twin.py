@@ -155,6 +155,8 @@ def main():
     p.add_argument('--size', type=int, default=256)
     p.add_argument('--batch', type=int, default=2)
     p.add_argument('--steps', type=int, default=3)
+    p.add_argument('--warmup', type=int, default=3)
+    p.add_argument('--infer-reps', type=int, default=None)
     p.add_argument('--frozen-blocks', type=int, default=0)
     p.add_argument('--lr', type=float, default=0.01)
     p.add_argument('--momentum', type=float, default=0.9)
@@ -171,7 +173,7 @@ def main():
     images = torch.rand(a.batch, 3, a.size, a.size) * 2 - 1
     labels = torch.randint(0, cfg['numClasses'], (a.batch, a.size, a.size))
 
-    report(net, opt, images, labels, a.steps, {'trainableParams': sum(q.numel() for q in trainable)})
+    report(net, opt, images, labels, a.steps, {'trainableParams': sum(q.numel() for q in trainable)}, warmup=a.warmup, infer_reps=a.infer_reps)
 
 
 if __name__ == '__main__':

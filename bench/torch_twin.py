@@ -90,6 +90,8 @@ def main():
     p.add_argument('--head', type=int, default=128)
     p.add_argument('--classes', type=int, default=6)
     p.add_argument('--steps', type=int, default=3)
+    p.add_argument('--warmup', type=int, default=3)
+    p.add_argument('--infer-reps', type=int, default=None)
     a = p.parse_args()
     torch.manual_seed(0)
     net = SegNet(a.width, a.head, (6, 12, 18), a.classes)
@@ -97,7 +99,7 @@ def main():
     images = torch.randn(a.batch, 3, a.size, a.size)
     labels = torch.randint(0, a.classes, (a.batch, a.size, a.size))
 
-    report(net, opt, images, labels, a.steps)
+    report(net, opt, images, labels, a.steps, warmup=a.warmup, infer_reps=a.infer_reps)
 
 
 if __name__ == '__main__':

@@ -19,11 +19,29 @@
  *   torch-1t / torch-2t  the twin on Debian's python3-torch, OMP_NUM_THREADS=1 / 2
  *
  *   node --import tsx bench/train-step.ts [--model prod|bench|both] [--variants wasm,cpu-stock,...]
- *       [--size 256] [--batch 2] [--width 0.5] [--steps 3] [--json]
+ *       [--size 256] [--batch 2] [--width 0.5] [--steps 5] [--warmup 3] [--infer-reps 10]
+ *       [--rounds 2] [--torch-malloc keep|default] [--json]
  *
- * Reports wall and CPU milliseconds per step (CPU time is the steadier figure
- * on a shared machine), images/s, inference ms per image, peak RSS, and for
- * the bench net conv GFLOP/s of a step against the machine's fp32 GEMM peak.
+ * Like for like on both sides: the same warm-up (`--warmup` training steps,
+ * then as many inference passes), the same numbers of timed steps and
+ * inference passes, every setup in its own fresh process, and `--rounds`
+ * rounds in ABBA order (the second round runs the setups in reverse order,
+ * so none always follows the same neighbour); figures are medians over all
+ * rounds' repetitions, with each round's median alongside. The stock CPU
+ * setup (minutes per step) runs once, one step, no warm-up.
+ *
+ * Memory is kept the same way on both sides: our WebAssembly heap keeps the
+ * pages it has touched, so after the warm-up a step takes no fresh memory
+ * from the kernel; glibc's malloc under PyTorch by default returns large
+ * blocks (tensors) to the kernel and faults fresh pages in every step
+ * (thousands of minor faults per step, slow on this VM), so the twins run
+ * with glibc tunables that keep freed memory in the process
+ * (`--torch-malloc default` turns them off). Faults per step are reported.
+ *
+ * Reports wall and CPU milliseconds per step (CPU time counts all threads),
+ * minor page faults per step, images/s, inference ms per image, peak RSS,
+ * and for the bench net conv GFLOP/s of a step against the machine's fp32
+ * GEMM peak.
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
@@ -50,7 +68,26 @@ export interface BenchOptions {
   /** Bench net only (the production model takes the train stage's defaults). */
   readonly width: number;
   readonly headChannels: number;
+  /** Timed training steps per round. */
   readonly steps: number;
+  /** Untimed training steps, then as many untimed inference passes, before timing (both sides). */
+  readonly warmup: number;
+  /** Timed inference passes per round. */
+  readonly inferReps: number;
+  /** Rounds of every setup, ABBA order; the stock CPU setup runs in the first only. */
+  readonly rounds: number;
+  /** 'keep': the PyTorch twins' malloc keeps freed memory (as our heap does); 'default': glibc as shipped. */
+  readonly torchMalloc: 'keep' | 'default';
+}
+
+/** Every timed repetition of one setup, pooled over rounds. */
+export interface Samples {
+  stepMs: number[];
+  stepCpuMs: number[];
+  /** Minor page faults per step. */
+  faults: number[];
+  inferMs: number[];
+  inferCpuMs: number[];
 }
 
 /** One setup's figures. */
@@ -59,15 +96,61 @@ export interface VariantResult {
   readonly steps: number;
   readonly stepMs: number;
   readonly stepCpuMs: number | null;
+  readonly faultsPerStep: number | null;
   readonly inferMsPerImage: number | null;
+  readonly inferCpuMsPerImage: number | null;
   readonly peakRssMb: number;
+  readonly samples: Samples;
+  /** Median ms/step and inference ms/image of each round. */
+  readonly roundStepMs: number[];
+  readonly roundInferMs: number[];
   readonly params?: number;
   readonly outputShape?: number[];
   readonly losses?: number[];
   readonly note?: string;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
+
+const noSamples = (): Samples => ({ stepMs: [], stepCpuMs: [], faults: [], inferMs: [], inferCpuMs: [] });
+
+/** A result's figures from its samples (medians), one round. */
+function fromSamples(base: Omit<VariantResult, 'stepMs' | 'stepCpuMs' | 'faultsPerStep' | 'inferMsPerImage' | 'inferCpuMsPerImage' | 'roundStepMs' | 'roundInferMs' | 'steps'>): VariantResult {
+  const s = base.samples;
+  const stepMs = median(s.stepMs);
+  const infer = median(s.inferMs);
+  return {
+    ...base,
+    steps: s.stepMs.length,
+    stepMs,
+    stepCpuMs: orNull(median(s.stepCpuMs)),
+    faultsPerStep: orNull(median(s.faults)),
+    inferMsPerImage: orNull(infer),
+    inferCpuMsPerImage: orNull(median(s.inferCpuMs)),
+    roundStepMs: Number.isNaN(stepMs) ? [] : [stepMs],
+    roundInferMs: Number.isNaN(infer) ? [] : [infer],
+  };
+}
+
+/** One setup's rounds pooled: medians over every repetition, each round's median kept. */
+function pool(rounds: VariantResult[]): VariantResult {
+  const first = rounds[0]!;
+  const samples = noSamples();
+  for (const r of rounds) for (const k of Object.keys(samples) as (keyof Samples)[]) samples[k].push(...r.samples[k]);
+  const merged = fromSamples({ ...first, samples, peakRssMb: Math.max(...rounds.map((r) => r.peakRssMb)) });
+  const failed = rounds.find((r) => r.note?.startsWith('failed') || r.steps === 0);
+  return {
+    ...merged,
+    roundStepMs: rounds.flatMap((r) => r.roundStepMs),
+    roundInferMs: rounds.flatMap((r) => r.roundInferMs),
+    ...(failed?.note != null ? { note: failed.note } : {}),
+  };
+}
 
 function benchNet(o: BenchOptions): SegNet {
   return new SegNet({ width: o.width, headChannels: o.headChannels, rates: [6, 12, 18], classes: 6, stages: MOBILENET_V2_STAGES });
@@ -128,34 +211,41 @@ export async function runVariant(variant: Variant, model: ModelName, o: BenchOpt
       return value;
     };
     // The CPU backends take seconds to minutes per step: one step, no warm-up
-    // (one-off costs are small next to that). The wasm step's first run pays
-    // XNNPACK operator set-up and heap growth, so it is warmed up first.
+    // (one-off costs are small next to that). The wasm route is warmed up as
+    // the PyTorch twins are (bench/torch_timing.py): its first steps pay
+    // XNNPACK operator set-up and heap growth.
     const steps = onWasm ? o.steps : 1;
-    if (onWasm) await step();
-    const wall: number[] = [];
-    const cpu: number[] = [];
+    if (onWasm) for (let i = 0; i < o.warmup; i++) await step();
+    const samples = noSamples();
     const losses: number[] = [];
+    const faults = () => process.resourceUsage().minorPageFault;
     for (let i = 0; i < steps; i++) {
       const c0 = process.cpuUsage();
+      const f0 = faults();
       const t0 = performance.now();
       losses.push(await step());
-      wall.push(performance.now() - t0);
+      samples.stepMs.push(performance.now() - t0);
       const c = process.cpuUsage(c0);
-      cpu.push((c.user + c.system) / 1000);
+      samples.stepCpuMs.push((c.user + c.system) / 1000);
+      samples.faults.push(faults() - f0);
     }
-    let inferMsPerImage: number | null = null;
     await close();
-    // Inference is one thread in every setup (wasm-2c's would be wasm's).
+    // Inference is one thread in every setup (wasm-2c's would be wasm's). The
+    // first pass after training builds XNNPACK's operators for the new weights.
     if (variant !== 'cpu-stock' && variant !== 'wasm-2c') {
-      const times: number[] = [];
-      for (let i = 0; i < (variant === 'wasm' ? o.steps + 1 : 2); i++) {
+      const warm = variant === 'wasm' ? Math.max(1, o.warmup) : 1;
+      const reps = variant === 'wasm' ? o.inferReps : 1;
+      for (let i = 0; i < warm; i++) infer();
+      for (let i = 0; i < reps; i++) {
+        const c0 = process.cpuUsage();
         const t0 = performance.now();
         infer();
-        times.push((performance.now() - t0) / o.batch);
+        samples.inferMs.push((performance.now() - t0) / o.batch);
+        const c = process.cpuUsage(c0);
+        samples.inferCpuMs.push((c.user + c.system) / 1000 / o.batch);
       }
-      inferMsPerImage = median(times.slice(1));
     }
-    return { variant, steps, stepMs: median(wall), stepCpuMs: median(cpu), inferMsPerImage, peakRssMb: peak / 2 ** 20, params, outputShape, losses };
+    return fromSamples({ variant, samples, peakRssMb: peak / 2 ** 20, params, outputShape, losses });
   } finally {
     clearInterval(timer);
   }
@@ -171,7 +261,7 @@ function runChild(variant: Variant, model: ModelName, o: BenchOptions): Promise<
         resolve(JSON.parse(line) as VariantResult);
       } catch {
         const why = (error?.message ?? '') + stderr.slice(-300);
-        resolve({ variant, steps: 0, stepMs: NaN, stepCpuMs: null, inferMsPerImage: null, peakRssMb: NaN, note: `failed: ${why.replace(/\s+/g, ' ').slice(0, 200)}` });
+        resolve(failed(variant, `failed: ${why.replace(/\s+/g, ' ').slice(0, 200)}`));
       }
     });
   });
@@ -180,7 +270,7 @@ function runChild(variant: Variant, model: ModelName, o: BenchOptions): Promise<
 function runTorch(variant: TorchVariant, model: ModelName, o: BenchOptions): Promise<VariantResult> {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const threads = variant === 'torch-1t' ? '1' : '2';
-  const common = ['--size', String(o.size), '--batch', String(o.batch), '--steps', String(o.steps)];
+  const common = ['--size', String(o.size), '--batch', String(o.batch), '--steps', String(o.steps), '--warmup', String(o.warmup), '--infer-reps', String(o.inferReps)];
   let args: string[];
   if (model === 'prod') {
     const p = defaultTrainParams();
@@ -193,30 +283,50 @@ function runTorch(variant: TorchVariant, model: ModelName, o: BenchOptions): Pro
   } else {
     args = [path.join(here, 'torch_twin.py'), '--width', String(o.width), '--head', String(o.headChannels), ...common];
   }
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads };
+  // Keep freed memory in the process, as our WebAssembly heap does: blocks up to 32 MB (every tensor
+  // of these nets at 256x256, batch 2) come from malloc's heap instead of fresh mmaps, and the heap is
+  // never trimmed. Without this PyTorch faults thousands of fresh pages in every step.
+  if (o.torchMalloc === 'keep') env.GLIBC_TUNABLES = KEEP_MEMORY_TUNABLES;
   return new Promise((resolve) => {
-    execFile('/usr/bin/python3', args, { env: { ...process.env, OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads }, timeout: 10 * 60_000 }, (error, stdout, stderr) => {
+    execFile('/usr/bin/python3', args, { env, timeout: 10 * 60_000 }, (error, stdout, stderr) => {
       try {
         const r = JSON.parse(stdout.trim().split('\n').pop() ?? '') as {
-          torch: string; threads: number; stepMs: number; stepCpuMs: number; inferMsPerImage: number; peakRssMb: number; params?: number; outputShape?: number[];
+          torch: string; threads: number; interopThreads: number; stepMsAll: number[]; stepCpuMsAll: number[]; faultsAll: number[];
+          inferMsAll: number[]; inferCpuMsAll: number[]; peakRssMb: number; params?: number; outputShape?: number[];
         };
-        resolve({
-          variant, steps: o.steps, stepMs: r.stepMs, stepCpuMs: r.stepCpuMs, inferMsPerImage: r.inferMsPerImage, peakRssMb: r.peakRssMb,
-          ...(r.params != null ? { params: r.params } : {}),
-          ...(r.outputShape != null ? { outputShape: r.outputShape } : {}),
-          note: `torch ${r.torch}, ${r.threads} thread${r.threads === 1 ? '' : 's'}`,
-        });
+        resolve(
+          fromSamples({
+            variant,
+            samples: { stepMs: r.stepMsAll, stepCpuMs: r.stepCpuMsAll, faults: r.faultsAll, inferMs: r.inferMsAll, inferCpuMs: r.inferCpuMsAll },
+            peakRssMb: r.peakRssMb,
+            ...(r.params != null ? { params: r.params } : {}),
+            ...(r.outputShape != null ? { outputShape: r.outputShape } : {}),
+            note: `torch ${r.torch}, ${r.threads} thread${r.threads === 1 ? '' : 's'}${o.torchMalloc === 'keep' ? '' : ', malloc as shipped'}`,
+          }),
+        );
       } catch {
         const why = /No module named 'torch'|cannot open shared object/.test(stderr)
           ? 'python3-torch not usable (apt-get install -y python3-torch)'
           : (error?.message ?? stderr.slice(-300));
-        resolve({ variant, steps: 0, stepMs: NaN, stepCpuMs: null, inferMsPerImage: null, peakRssMb: NaN, note: why.replace(/\s+/g, ' ').slice(0, 200) });
+        resolve(failed(variant, why.replace(/\s+/g, ' ').slice(0, 200)));
       }
     });
   });
 }
 
+/** glibc malloc tunables that keep freed memory in the process (see runTorch). */
+export const KEEP_MEMORY_TUNABLES = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967295';
+
+function failed(variant: Variant | TorchVariant, note: string): VariantResult {
+  return { ...fromSamples({ variant, samples: noSamples(), peakRssMb: NaN }), note };
+}
+
 function optionArgs(o: BenchOptions): string[] {
-  return ['--size', String(o.size), '--batch', String(o.batch), '--width', String(o.width), '--head', String(o.headChannels), '--steps', String(o.steps)];
+  return [
+    '--size', String(o.size), '--batch', String(o.batch), '--width', String(o.width), '--head', String(o.headChannels),
+    '--steps', String(o.steps), '--warmup', String(o.warmup), '--infer-reps', String(o.inferReps),
+  ];
 }
 
 interface Parsed {
@@ -240,7 +350,17 @@ function parse(argv: string[]): Parsed {
   const variants = str('variants');
   const v = str('variant');
   return {
-    options: { size: get('size', 256), batch: get('batch', 2), width: get('width', 0.5), headChannels: get('head', 128), steps: get('steps', 3) },
+    options: {
+      size: get('size', 256),
+      batch: get('batch', 2),
+      width: get('width', 0.5),
+      headChannels: get('head', 128),
+      steps: get('steps', 5),
+      warmup: get('warmup', 3),
+      inferReps: get('infer-reps', 10),
+      rounds: get('rounds', 2),
+      torchMalloc: str('torch-malloc') === 'default' ? 'default' : 'keep',
+    },
     models: model === 'both' ? ['prod', 'bench'] : [model as ModelName],
     ...(variants != null ? { variants: variants.split(',') as (Variant | TorchVariant)[] } : {}),
     ...(v != null ? { variant: v as Variant } : {}),
@@ -261,14 +381,24 @@ export interface ModelReport {
   readonly results: VariantResult[];
 }
 
-/** Runs every setup one after another (never in parallel: they would share the 2 cores). */
+/**
+ * Runs every setup one after another (never in parallel: they would share the 2 cores), `o.rounds`
+ * rounds in ABBA order (odd rounds reversed); the stock CPU setup in the first round only.
+ */
 export async function benchTrainStep(o: BenchOptions, model: ModelName, variants = defaultVariants(model)): Promise<ModelReport> {
-  const results: VariantResult[] = [];
-  const progress = (x: VariantResult) => process.stderr.write(`train-step ${model} ${x.variant}: ${JSON.stringify({ ...x, losses: undefined })}\n`);
-  for (const v of variants) {
-    results.push(v === 'torch-1t' || v === 'torch-2t' ? await runTorch(v, model, o) : await runChild(v, model, o));
-    progress(results[results.length - 1]!);
+  const byVariant = new Map<string, VariantResult[]>(variants.map((v) => [v, []]));
+  const progress = (round: number, x: VariantResult) =>
+    process.stderr.write(`train-step ${model} round ${round + 1} ${x.variant}: ${JSON.stringify({ ...x, losses: undefined, samples: undefined })}\n`);
+  for (let round = 0; round < Math.max(1, o.rounds); round++) {
+    const order = round % 2 === 0 ? variants : [...variants].reverse();
+    for (const v of order) {
+      if (round > 0 && v === 'cpu-stock') continue;
+      const r = v === 'torch-1t' || v === 'torch-2t' ? await runTorch(v, model, o) : await runChild(v, model, o);
+      byVariant.get(v)!.push(r);
+      progress(round, r);
+    }
   }
+  const results = variants.map((v) => pool(byVariant.get(v)!));
   if (model === 'prod') {
     const c = prodModelConfig();
     const p = defaultTrainParams();
@@ -307,9 +437,10 @@ export function formatReport(r: ModelReport, o: BenchOptions): string {
   const lines = [
     `${r.description}, ${o.size}x${o.size}, batch ${o.batch}${r.trainGflop != null ? `: ${r.trainGflop.toFixed(1)} conv GFLOP per training step` : ''}`,
     '',
-    '| setup | params | steps | ms/step | CPU ms/step | train images/s | x stock CPU (wall) | vs torch same threads (wall / CPU time) | inference ms/image | inference vs torch same threads | peak RSS MB |' +
+    '| setup | params | steps | ms/step (each round) | CPU ms/step | faults/step | train images/s | x stock CPU (wall) | vs torch same threads (wall / CPU time) | ' +
+      'inference ms/image (each round) | inference CPU ms/image | inference vs torch same threads | peak RSS MB |' +
       (r.trainGflop != null ? ' conv GFLOP/s (% of 120) |' : ''),
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |' + (r.trainGflop != null ? ' --- |' : ''),
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |' + (r.trainGflop != null ? ' --- |' : ''),
   ];
   for (const x of r.results) {
     // Equal threads: wasm (one thread) against torch-1t; wasm-2c (this thread and a worker) against torch-2t
@@ -321,9 +452,11 @@ export function formatReport(r: ModelReport, o: BenchOptions): string {
       : `${ratio(x.stepMs, twin?.stepMs, 2)} / ${ratio(x.stepCpuMs, twin?.stepCpuMs, 2)}`;
     const inferVs = x.variant.startsWith('torch') ? `ours / this: ${ratio(ours?.inferMsPerImage, x.inferMsPerImage, 2)}` : ratio(x.inferMsPerImage, torch1?.inferMsPerImage, 2);
     const gf = r.trainGflop != null && !Number.isNaN(x.stepMs) ? r.trainGflop / (x.stepMs / 1000) : null;
+    const each = (xs: number[], d: number) => (xs.length > 1 ? ` (${xs.map((v) => v.toFixed(d)).join(' / ')})` : '');
     lines.push(
-      `| ${x.variant}${x.note != null ? ` (${x.note})` : ''} | ${x.params ?? '—'} | ${x.steps} | ${f(x.stepMs)} | ${f(x.stepCpuMs)} | ${f((1000 * o.batch) / x.stepMs, 2)} | ` +
-        `${ratio(stock?.stepMs, x.stepMs, 1)} | ${versus} | ${f(x.inferMsPerImage, 1)} | ${inferVs} | ${f(x.peakRssMb)} |` +
+      `| ${x.variant}${x.note != null ? ` (${x.note})` : ''} | ${x.params ?? '—'} | ${x.steps} | ${f(x.stepMs)}${each(x.roundStepMs, 0)} | ${f(x.stepCpuMs)} | ` +
+        `${f(x.faultsPerStep)} | ${f((1000 * o.batch) / x.stepMs, 2)} | ${ratio(stock?.stepMs, x.stepMs, 1)} | ${versus} | ` +
+        `${f(x.inferMsPerImage, 1)}${each(x.roundInferMs, 1)} | ${f(x.inferCpuMsPerImage, 1)} | ${inferVs} | ${f(x.peakRssMb)} |` +
         (r.trainGflop != null ? ` ${f(gf, 1)} (${gf == null ? '—' : f((100 * gf) / PEAK_GFLOPS, 1)}) |` : ''),
     );
   }
@@ -333,7 +466,12 @@ export function formatReport(r: ModelReport, o: BenchOptions): string {
   lines.push(
     '',
     'Compared at equal threads: wasm (one thread) with torch-1t, wasm-2c (the batch split over two threads) with torch-2t; ' +
-      'inference runs one thread in ours (torch-2t row: ours / that). CPU ms counts all threads of the process.',
+      'inference runs one thread in ours (torch-2t row: ours / that). CPU ms counts all threads of the process. ' +
+      `Both sides: ${o.warmup} warm-up steps and passes, then ${o.steps} timed steps and ${o.inferReps} timed inference passes per round, ` +
+      `${o.rounds} round${o.rounds === 1 ? '' : 's'} in ABBA order (stock CPU: 1 step, first round only); medians over all rounds. ` +
+      (o.torchMalloc === 'keep'
+        ? `PyTorch's malloc keeps freed memory (GLIBC_TUNABLES=${KEEP_MEMORY_TUNABLES}), as our WebAssembly heap does; faults/step: minor page faults per step.`
+        : "PyTorch's malloc as shipped (returns freed memory to the kernel); faults/step: minor page faults per step."),
   );
   lines.push('', `Twin check: parameter counts ${params.size <= 1 ? 'equal' : `DIFFER (${[...params].join(' vs ')})`}; output shapes (NHWC) ${shapes.join(', ')}.`);
   return lines.join('\n');
