@@ -183,6 +183,14 @@ describe('fused conv + bias + activation (wasm and cpu) against tfjs ops on the 
     { x: [2, 9, 8, 3], k: 3, cout: 16, depthwise: false, stride: 2, pad: 'same' },
     { x: [1, 7, 7, 5], k: 3, cout: 7, depthwise: false, stride: 1, pad: 'valid' },
     { x: [2, 1, 1, 20], k: 1, cout: 3, depthwise: false, stride: 1, pad: 'same' },
+    // 1x1 stride 1 with output channels a multiple of 8: our GEMM on wasm (wasm-gemm.ts), with pixel counts
+    // that leave 0, 1, 2 and 3 pixels after the 4-pixel tiles, inner sizes 1 to 40; the 1x1 input gradients
+    // run it too where the input channels are a multiple of 8.
+    { x: [2, 6, 5, 8], k: 1, cout: 16, depthwise: false, stride: 1, pad: 'same' },
+    { x: [1, 3, 5, 7], k: 1, cout: 8, depthwise: false, stride: 1, pad: 'valid' },
+    { x: [1, 1, 1, 1], k: 1, cout: 8, depthwise: false, stride: 1, pad: 'same' },
+    { x: [2, 5, 3, 24], k: 1, cout: 24, depthwise: false, stride: 1, pad: 'same' },
+    { x: [1, 7, 1, 40], k: 1, cout: 32, depthwise: false, stride: 1, pad: 'same' },
     { x: [2, 8, 8, 12], k: 3, cout: 12, depthwise: true, stride: 1, pad: 'same' },
     { x: [2, 9, 10, 16], k: 3, cout: 16, depthwise: true, stride: 2, pad: 'same' },
     { x: [1, 6, 6, 6], k: 3, cout: 6, depthwise: true, stride: 1, pad: 'valid' },
@@ -235,6 +243,35 @@ describe('fused conv + bias + activation (wasm and cpu) against tfjs ops on the 
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.getKernel('PipeConvBiasAct', 'tensorflow')).toBeUndefined();
   });
+});
+
+describe('1x1 Conv2D on wasm through our GEMM', () => {
+  const cases: { x: [number, number, number, number]; cout: number; stride: number; pad: 'same' | 'valid' | 'explicit' }[] = [
+    { x: [2, 4, 4, 16], cout: 8, stride: 1, pad: 'same' },
+    { x: [1, 5, 3, 9], cout: 24, stride: 1, pad: 'valid' },
+    { x: [1, 3, 3, 8], cout: 16, stride: 1, pad: 'explicit' },
+    // Not ours: the stock kernel (stride 2; 12 output channels).
+    { x: [1, 6, 6, 8], cout: 8, stride: 2, pad: 'same' },
+    { x: [1, 3, 3, 8], cout: 12, stride: 1, pad: 'same' },
+  ];
+  for (const c of cases) {
+    it(`x [${c.x}] -> ${c.cout}, stride ${c.stride}, ${c.pad} padding: equal to the CPU backend`, () => {
+      const xs = random(c.x.reduce((a, b) => a * b, 1), 2, 0.1);
+      const fs = random(c.x[3] * c.cout, 1);
+      const go = (backend: string) => {
+        tf.setBackend(backend);
+        return tf.tidy(() => {
+          const pad = c.pad === 'explicit' ? ([[0, 0], [0, 0], [0, 0], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]]) : c.pad;
+          const y = tf.conv2d(tf.tensor4d(xs, c.x), tf.tensor4d(fs, [1, 1, c.x[3], c.cout]), c.stride, pad);
+          return { y: y.dataSync() as Float32Array };
+        });
+      };
+      const before = (tf.setBackend('wasm'), tf.memory().numTensors);
+      expectAllClose(go('wasm'), go('cpu'));
+      tf.setBackend('wasm');
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
 });
 
 describe('the SGD update kernel (wasm and cpu)', () => {

@@ -4,6 +4,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ACT_CODE, activationGradFromOutput, type FusedActivation } from './group-norm-loops.ts';
 import { storeOf, type KernelArgs } from './stores.ts';
 import { ptr, simdKernels, sumScratch } from './wasm-simd.ts';
+import { pointwiseApplies, pointwiseConv } from './wasm-gemm.ts';
 
 /**
  * act(conv(x, W) + b) as one op ('PipeConvBiasAct') for regular and depthwise
@@ -36,6 +37,11 @@ function forwardKernel(backendName: string) {
     const a = args.attrs as unknown as ConvBiasActAttrs;
     const { x, filter, bias } = args.inputs;
     if (x == null || filter == null || bias == null) throw new Error('tf-kernels: conv + bias + activation needs x, filter and bias');
+    if (backendName === 'wasm' && !a.depthwise && pointwiseApplies(x, filter, a.strides, [1, 1], 'NHWC')) {
+      // 1x1, stride 1: our GEMM (wasm-gemm.ts), faster than XNNPACK's at these shapes.
+      const y = pointwiseConv(args.backend as unknown as BackendWasm, x, filter, bias, a.activation);
+      if (y != null) return y;
+    }
     const calls = new BackendCalls(args.backend, backendName);
     const attrs = { strides: a.strides, pad: a.pad, dilations: [1, 1], dataFormat: 'NHWC', activation: a.activation };
     return calls.keep(calls.run(a.depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D', { x, filter, bias }, attrs as unknown as tf.NamedAttrMap));

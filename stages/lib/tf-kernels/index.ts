@@ -6,6 +6,7 @@ import { wasmBatchToSpaceND, wasmSpaceToBatchND } from './wasm-space-batch.ts';
 import { wasmIdentity } from './wasm-identity.ts';
 import { wasmTranspose } from './wasm-transpose.ts';
 import { wasmConcat, wasmSplitV } from './wasm-channels.ts';
+import { wasmConv2D } from './wasm-gemm.ts';
 import {
   BIAS_ACT,
   BIAS_ACT_GRAD,
@@ -68,8 +69,9 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
  * group-norm.ts), conv + bias + activation (conv-bias-act.ts) and the SGD
  * and Adam updates (sgd.ts, adam.ts), and makes
  * Identity share data instead of copying it (wasm-identity.ts) and matrix-like
- * transposes tiled (wasm-transpose.ts), and concatenates and splits channels
- * with plain loops (wasm-channels.ts).
+ * transposes tiled (wasm-transpose.ts), concatenates and splits channels
+ * with plain loops (wasm-channels.ts), and runs 1x1 stride-1 convolutions
+ * (Conv2D and the fused conv + bias + activation) as our own GEMM (wasm-gemm.ts).
  * Idempotent; call any time after importing '@tensorflow/tfjs-backend-wasm'.
  */
 export function registerWasmTrainingKernels(): void {
@@ -94,12 +96,15 @@ export function registerWasmTrainingKernels(): void {
   ];
   install('Concat', 'wasm', channels[0]);
   install('SplitV', 'wasm', channels[1]);
+  conv2d ??= wasmConv2D((getKernel('Conv2D', 'wasm') as KernelConfig | undefined)?.kernelFunc);
+  install('Conv2D', 'wasm', conv2d);
 }
 
 let spaceBatch: [KernelFunc, KernelFunc] | undefined;
 let identity: KernelFunc | undefined;
 let transpose: KernelFunc | undefined;
 let channels: [KernelFunc, KernelFunc] | undefined;
+let conv2d: KernelFunc | undefined;
 
 let cpuKernels: [KernelFunc, KernelFunc] | undefined;
 
