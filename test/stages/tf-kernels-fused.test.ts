@@ -2,6 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prodSetup } from '../../bench/prod-model.ts';
 import { initBackends } from '../../bench/train-step-backends.ts';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { atrous, type Conv } from '../../stages/lib/tf/atrous.ts';
+import { depthwise3x3 } from '../../stages/lib/tf-kernels/wasm-depthwise.ts';
 import { adamStep, biasAct, convBiasAct, groupNormAct, registerFastCpuKernels, sgdMomentumStep, registerWasmTrainingKernels, type FusedActivation } from '../../stages/lib/tf-kernels/index.ts';
 
 // Seeded so a failure reproduces.
@@ -194,6 +197,9 @@ describe('fused conv + bias + activation (wasm and cpu) against tfjs ops on the 
     { x: [2, 8, 8, 12], k: 3, cout: 12, depthwise: true, stride: 1, pad: 'same' },
     { x: [2, 9, 10, 16], k: 3, cout: 16, depthwise: true, stride: 2, pad: 'same' },
     { x: [1, 6, 6, 6], k: 3, cout: 6, depthwise: true, stride: 1, pad: 'valid' },
+    // Large enough for our 3x3 depthwise loop on wasm (wasm-depthwise.ts), stride 1 and 2.
+    { x: [1, 32, 30, 8], k: 3, cout: 8, depthwise: true, stride: 1, pad: 'same' },
+    { x: [1, 40, 36, 4], k: 3, cout: 4, depthwise: true, stride: 2, pad: 'same' },
   ];
   for (const act of ['linear', 'relu', 'relu6'] as const) {
     for (const c of cases) {
@@ -243,6 +249,92 @@ describe('fused conv + bias + activation (wasm and cpu) against tfjs ops on the 
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.getKernel('PipeConvBiasAct', 'tensorflow')).toBeUndefined();
   });
+});
+
+describe('atrous layers outside training: one dilated kernel', () => {
+  for (const backend of ['wasm', 'cpu']) {
+    for (const fused of [true, false]) {
+      it(`${backend}, ${fused ? 'conv + bias + relu6' : 'plain'} depthwise and regular, rates 2 and 3: the space-to-batch route's values`, async () => {
+        tf.setBackend(backend);
+        for (const depthwise of [true, false]) {
+          for (const rate of [2, 3]) {
+            const x = tf.tensor4d(random(2 * 9 * 7 * 8, 2), [2, 9, 7, 8]);
+            const w = tf.tensor4d(random(3 * 3 * 8 * (depthwise ? 1 : 8), 1), [3, 3, 8, depthwise ? 1 : 8]);
+            const b = tf.tensor1d(random(8, 1));
+            const conv: Conv = (a, f, pad, r = 1) =>
+              fused
+                ? convBiasAct(a, f, b, { depthwise, strides: [1, 1], pad, activation: 'relu6', ...(r > 1 ? { dilations: [r, r] as [number, number] } : {}) })!
+                : depthwise ? tf.depthwiseConv2d(a, f, 1, pad, 'NHWC', r) : tf.conv2d(a, f, 1, pad, 'NHWC', r);
+            // Outside a gradient: dilated, no space-to-batch.
+            const off = await tf.profile(() => tf.tidy(() => atrous(x, w, rate, conv)));
+            expect(off.kernelNames).not.toContain('SpaceToBatchND');
+            const dilated = off.result as tf.Tensor4D;
+            // Inside one (tf.valueAndGrad records the tape): space-to-batch, and the gradient exists.
+            const { value } = tf.valueAndGrad((a: tf.Tensor) => tf.sum(atrous(a as tf.Tensor4D, w, rate, conv)))(x);
+            const routed = tf.tidy(() => {
+              let y: tf.Tensor4D | undefined;
+              tf.grad((a: tf.Tensor) => tf.sum((y = tf.keep(atrous(a as tf.Tensor4D, w, rate, conv)))))(x).dispose();
+              return y!;
+            });
+            expectClose(dilated.dataSync() as Float32Array, routed.dataSync() as Float32Array, 1e-5);
+            tf.dispose([x, w, b, dilated, routed, value]);
+          }
+        }
+      });
+    }
+  }
+
+  it('a dilated conv + bias + activation refuses a gradient', () => {
+    tf.setBackend('cpu');
+    tf.tidy(() => {
+      const w = tf.ones([3, 3, 2, 1]) as tf.Tensor4D;
+      const b = tf.zeros([2]) as tf.Tensor1D;
+      const f = (a: tf.Tensor) => tf.sum(convBiasAct(a as tf.Tensor4D, w, b, { depthwise: true, strides: [1, 1], pad: 'same', activation: 'linear', dilations: [2, 2] })!);
+      expect(() => tf.grad(f)(tf.ones([1, 5, 5, 2]))).toThrow(/dilated/);
+    });
+  });
+});
+
+describe('the 3x3 depthwise loop on wasm against the CPU backend', () => {
+  type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+  const cases: { x: [number, number, number, number]; stride: number; rate: number; pad: Pad; act: FusedActivation; bias: boolean }[] = [
+    { x: [2, 7, 6, 8], stride: 1, rate: 1, pad: 'same', act: 'relu6', bias: true },
+    { x: [1, 9, 10, 12], stride: 2, rate: 1, pad: 'same', act: 'relu', bias: true },
+    { x: [1, 8, 8, 4], stride: 1, rate: 1, pad: 'valid', act: 'linear', bias: false },
+    { x: [2, 9, 7, 8], stride: 1, rate: 2, pad: 'same', act: 'linear', bias: true },
+    { x: [1, 5, 5, 4], stride: 1, rate: 3, pad: 'same', act: 'relu6', bias: true },
+    { x: [1, 6, 7, 4], stride: 2, rate: 1, pad: 'valid', act: 'linear', bias: true },
+    { x: [1, 6, 5, 4], stride: 1, rate: 1, pad: [[0, 0], [1, 0], [0, 2], [0, 0]], act: 'linear', bias: false },
+    { x: [1, 1, 1, 4], stride: 1, rate: 1, pad: 'same', act: 'relu', bias: true },
+  ];
+  for (const c of cases) {
+    it(`x [${c.x}], stride ${c.stride}, rate ${c.rate}, ${JSON.stringify(c.pad)}, ${c.act}${c.bias ? '' : ', no bias'}`, () => {
+      const xs = random(c.x.reduce((a, b) => a * b, 1), 2, 0.3);
+      const fs = random(9 * c.x[3], 1.5);
+      const bs = random(c.x[3], 2, 0.5);
+      tf.setBackend('cpu');
+      const expected = tf.tidy(() => {
+        let z = tf.depthwiseConv2d(tf.tensor4d(xs, c.x), tf.tensor4d(fs, [3, 3, c.x[3], 1]), c.stride, c.pad, 'NHWC', c.rate) as tf.Tensor4D;
+        if (c.bias) z = tf.add(z, tf.tensor1d(bs));
+        return (c.act === 'relu' ? tf.relu(z) : c.act === 'relu6' ? tf.relu6(z) : z).dataSync() as Float32Array;
+      });
+      tf.setBackend('wasm');
+      const backend = tf.backend() as unknown as BackendWasm;
+      const before = tf.memory().numTensors;
+      const got = tf.tidy(() => {
+        const x = tf.tensor4d(xs, c.x);
+        const w = tf.tensor4d(fs, [3, 3, c.x[3], 1]);
+        const b = tf.tensor1d(bs);
+        // minInterior 0: the loop runs however small the map (the kernels leave small maps to XNNPACK).
+        const info = depthwise3x3(backend, x, w, c.bias ? b : null, c.stride, c.rate, c.pad, c.act, undefined, 0);
+        expect(info).toBeDefined();
+        const y = tf.engine().makeTensorFromTensorInfo(info!);
+        return y.dataSync() as Float32Array;
+      });
+      expectClose(got, expected, 1e-5);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
 });
 
 describe('1x1 Conv2D on wasm through our GEMM', () => {

@@ -5,6 +5,7 @@ import { ACT_CODE, activationGradFromOutput, type FusedActivation } from './grou
 import { storeOf, type KernelArgs } from './stores.ts';
 import { ptr, simdKernels, sumScratch } from './wasm-simd.ts';
 import { pointwiseApplies, pointwiseConv } from './wasm-gemm.ts';
+import { depthwise3x3 } from './wasm-depthwise.ts';
 
 /**
  * act(conv(x, W) + b) as one op ('PipeConvBiasAct') for regular and depthwise
@@ -30,6 +31,11 @@ export interface ConvBiasActAttrs {
   strides: [number, number];
   pad: 'same' | 'valid';
   activation: FusedActivation;
+  /**
+   * Dilation, forward only (inference): no gradient is defined for rates
+   * above 1; atrous.ts writes trained dilated layers as space-to-batch.
+   */
+  dilations?: [number, number];
 }
 
 function forwardKernel(backendName: string) {
@@ -37,13 +43,19 @@ function forwardKernel(backendName: string) {
     const a = args.attrs as unknown as ConvBiasActAttrs;
     const { x, filter, bias } = args.inputs;
     if (x == null || filter == null || bias == null) throw new Error('tf-kernels: conv + bias + activation needs x, filter and bias');
-    if (backendName === 'wasm' && !a.depthwise && pointwiseApplies(x, filter, a.strides, [1, 1], 'NHWC')) {
+    const dilations = a.dilations ?? [1, 1];
+    if (backendName === 'wasm' && !a.depthwise && pointwiseApplies(x, filter, a.strides, dilations, 'NHWC')) {
       // 1x1, stride 1: our GEMM (wasm-gemm.ts), faster than XNNPACK's at these shapes.
       const y = pointwiseConv(args.backend as unknown as BackendWasm, x, filter, bias, a.activation);
       if (y != null) return y;
     }
+    if (backendName === 'wasm' && a.depthwise) {
+      // 3x3: our loop (wasm-depthwise.ts), about 2x XNNPACK's at these shapes.
+      const y = depthwise3x3(args.backend as unknown as BackendWasm, x, filter, bias, a.strides, dilations as [number, number], a.pad, a.activation);
+      if (y != null) return y;
+    }
     const calls = new BackendCalls(args.backend, backendName);
-    const attrs = { strides: a.strides, pad: a.pad, dilations: [1, 1], dataFormat: 'NHWC', activation: a.activation };
+    const attrs = { strides: a.strides, pad: a.pad, dilations, dataFormat: 'NHWC', activation: a.activation };
     return calls.keep(calls.run(a.depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D', { x, filter, bias }, attrs as unknown as tf.NamedAttrMap));
   };
 }
@@ -100,6 +112,9 @@ export function registerConvBiasActGradient(): void {
     outputsToSave: [true],
     gradFunc: (dy, saved, attrs) => {
       const a = attrs as unknown as ConvBiasActAttrs;
+      if (a.dilations != null && a.dilations.some((d) => d !== 1)) {
+        throw new Error('tf-kernels: no gradient for a dilated conv + bias + activation (train atrous layers through stages/lib/tf/atrous.ts)');
+      }
       const [x, filter, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
       const [dz, db] = tf.engine().runKernel(ACT_GRAD, { dy: dy as tf.Tensor, y }, { activation: a.activation }) as [tf.Tensor4D, tf.Tensor1D];
       const e = tf.engine();

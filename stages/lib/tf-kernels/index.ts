@@ -7,6 +7,7 @@ import { wasmIdentity } from './wasm-identity.ts';
 import { wasmTranspose } from './wasm-transpose.ts';
 import { wasmConcat, wasmSplitV } from './wasm-channels.ts';
 import { wasmConv2D } from './wasm-gemm.ts';
+import { wasmDepthwiseConv2d } from './wasm-depthwise.ts';
 import {
   BIAS_ACT,
   BIAS_ACT_GRAD,
@@ -71,7 +72,8 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
  * Identity share data instead of copying it (wasm-identity.ts) and matrix-like
  * transposes tiled (wasm-transpose.ts), concatenates and splits channels
  * with plain loops (wasm-channels.ts), and runs 1x1 stride-1 convolutions
- * (Conv2D and the fused conv + bias + activation) as our own GEMM (wasm-gemm.ts).
+ * (Conv2D and the fused conv + bias + activation) as our own GEMM (wasm-gemm.ts)
+ * and 3x3 depthwise convolutions as our own loop (wasm-depthwise.ts).
  * Idempotent; call any time after importing '@tensorflow/tfjs-backend-wasm'.
  */
 export function registerWasmTrainingKernels(): void {
@@ -98,6 +100,8 @@ export function registerWasmTrainingKernels(): void {
   install('SplitV', 'wasm', channels[1]);
   conv2d ??= wasmConv2D((getKernel('Conv2D', 'wasm') as KernelConfig | undefined)?.kernelFunc);
   install('Conv2D', 'wasm', conv2d);
+  depthwise ??= wasmDepthwiseConv2d((getKernel('DepthwiseConv2dNative', 'wasm') as KernelConfig | undefined)?.kernelFunc);
+  install('DepthwiseConv2dNative', 'wasm', depthwise);
 }
 
 let spaceBatch: [KernelFunc, KernelFunc] | undefined;
@@ -105,6 +109,7 @@ let identity: KernelFunc | undefined;
 let transpose: KernelFunc | undefined;
 let channels: [KernelFunc, KernelFunc] | undefined;
 let conv2d: KernelFunc | undefined;
+let depthwise: KernelFunc | undefined;
 
 let cpuKernels: [KernelFunc, KernelFunc] | undefined;
 

@@ -25,7 +25,8 @@ import { ptr, simdKernels } from './wasm-simd.ts';
  */
 export const MAX_K = 4096;
 
-const CLAMP: Record<FusedActivation, [number, number]> = {
+/** The clamp [lo, hi] that applies each fused activation. */
+export const CLAMP: Record<FusedActivation, [number, number]> = {
   linear: [-Infinity, Infinity],
   relu: [0, Infinity],
   relu6: [0, 6],

@@ -496,4 +496,120 @@
             (br $panels2)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $tail))))
+
+  ;; Depthwise 3x3 convolution, channel multiplier 1, channels last, + bias, clamped to
+  ;; [lo, hi] (the activation; -inf / inf for linear), at stride s and dilation d with the
+  ;; padding top / left (x: n x h x w x c, filter: 3 x 3 x c, y: n x ho x wo x c; c a
+  ;; multiple of 4; bias 0 for none). For each output row and 4 channels the 9 filter
+  ;; vectors stay in registers while the row's pixels stream past; pixels whose 3x3 window
+  ;; lies inside the image (columns [xlo, xhi) of rows whose three taps are inside) take
+  ;; the unrolled path, the border ones test each tap. Sums start from the bias and add
+  ;; taps in row-major order: deterministic.
+  (func (export "dw3x3")
+    (param $x i32) (param $wt i32) (param $bias i32) (param $y i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
+    (param $ho i32) (param $wo i32) (param $s i32) (param $d i32) (param $top i32) (param $left i32)
+    (param $xlo i32) (param $xhi i32) (param $lo f32) (param $hi f32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $c4 i32) (local $iy0 i32) (local $iy i32) (local $ix i32)
+    (local $ky i32) (local $kx i32) (local $full i32) (local $cb i32) (local $wp i32) (local $p i32) (local $q i32)
+    (local $rs i32) (local $rs2 i32) (local $cs i32) (local $cs2 i32) (local $ps i32) (local $img i32) (local $orow i32)
+    (local $vlo v128) (local $vhi v128) (local $bv v128) (local $acc v128)
+    (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128) (local $w4 v128) (local $w5 v128) (local $w6 v128) (local $w7 v128) (local $w8 v128)
+    (local.set $vlo (f32x4.splat (local.get $lo)))
+    (local.set $vhi (f32x4.splat (local.get $hi)))
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $cs (i32.mul (local.get $cb) (local.get $d)))
+    (local.set $cs2 (i32.shl (local.get $cs) (i32.const 1)))
+    (local.set $rs (i32.mul (i32.mul (local.get $w) (local.get $cb)) (local.get $d)))
+    (local.set $rs2 (i32.shl (local.get $rs) (i32.const 1)))
+    (local.set $ps (i32.mul (local.get $cb) (local.get $s)))
+    (block $bdone (loop $images
+      (br_if $bdone (i32.ge_u (local.get $b) (local.get $n)))
+      (local.set $img (i32.add (local.get $x) (i32.mul (i32.mul (i32.mul (local.get $b) (local.get $h)) (local.get $w)) (local.get $cb))))
+      (local.set $oy (i32.const 0))
+      (block $ydone (loop $rows
+        (br_if $ydone (i32.ge_u (local.get $oy) (local.get $ho)))
+        (local.set $iy0 (i32.sub (i32.mul (local.get $oy) (local.get $s)) (local.get $top)))
+        (local.set $full (i32.and (i32.ge_s (local.get $iy0) (i32.const 0))
+          (i32.lt_s (i32.add (local.get $iy0) (i32.shl (local.get $d) (i32.const 1))) (local.get $h))))
+        (local.set $orow (i32.add (local.get $y)
+          (i32.mul (i32.mul (i32.add (i32.mul (local.get $b) (local.get $ho)) (local.get $oy)) (local.get $wo)) (local.get $cb))))
+        (local.set $c4 (i32.const 0))
+        (block $cdone (loop $chunks
+          (br_if $cdone (i32.ge_u (local.get $c4) (local.get $c)))
+          (local.set $wp (i32.add (local.get $wt) (i32.shl (local.get $c4) (i32.const 2))))
+          (local.set $bv (if (result v128) (local.get $bias)
+            (then (v128.load (i32.add (local.get $bias) (i32.shl (local.get $c4) (i32.const 2)))))
+            (else (v128.const i32x4 0 0 0 0))))
+          (local.set $ox (i32.const 0))
+          (block $xdone (loop $cols
+            (br_if $xdone (i32.ge_u (local.get $ox) (local.get $wo)))
+            (if (i32.and (local.get $full) (i32.and (i32.ge_s (local.get $ox) (local.get $xlo)) (i32.lt_s (local.get $ox) (local.get $xhi))))
+              (then
+                ;; Interior run [ox, xhi): filter in registers, no tests.
+            (local.set $w0 (v128.load (i32.add (local.get $wp) (i32.mul (i32.const 0) (local.get $cb)))))
+            (local.set $w1 (v128.load (i32.add (local.get $wp) (i32.mul (i32.const 1) (local.get $cb)))))
+            (local.set $w2 (v128.load (i32.add (local.get $wp) (i32.mul (i32.const 2) (local.get $cb)))))
+            (local.set $w3 (v128.load (i32.add (local.get $wp) (i32.mul (i32.const 3) (local.get $cb)))))
+            (local.set $w4 (v128.load (i32.add (local.get $wp) (i32.mul (i32.const 4) (local.get $cb)))))
+            (local.set $w5 (v128.load (i32.add (local.get $wp) (i32.mul (i32.const 5) (local.get $cb)))))
+            (local.set $w6 (v128.load (i32.add (local.get $wp) (i32.mul (i32.const 6) (local.get $cb)))))
+            (local.set $w7 (v128.load (i32.add (local.get $wp) (i32.mul (i32.const 7) (local.get $cb)))))
+            (local.set $w8 (v128.load (i32.add (local.get $wp) (i32.mul (i32.const 8) (local.get $cb)))))
+                (local.set $p (i32.add (i32.add (local.get $img)
+                  (i32.mul (i32.add (i32.mul (local.get $iy0) (local.get $w)) (i32.sub (i32.mul (local.get $ox) (local.get $s)) (local.get $left))) (local.get $cb)))
+                  (i32.shl (local.get $c4) (i32.const 2))))
+                (local.set $q (i32.add (local.get $orow) (i32.add (i32.mul (local.get $ox) (local.get $cb)) (i32.shl (local.get $c4) (i32.const 2)))))
+                (block $idone (loop $inner
+                  (br_if $idone (i32.ge_s (local.get $ox) (local.get $xhi)))
+                  (local.set $acc (local.get $bv))
+                    (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (v128.load (local.get $p)) (local.get $w0))))
+                    (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $cs))) (local.get $w1))))
+                    (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $cs2))) (local.get $w2))))
+                    (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $rs))) (local.get $w3))))
+                    (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (v128.load (i32.add (i32.add (local.get $p) (local.get $rs)) (local.get $cs))) (local.get $w4))))
+                    (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (v128.load (i32.add (i32.add (local.get $p) (local.get $rs)) (local.get $cs2))) (local.get $w5))))
+                    (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $rs2))) (local.get $w6))))
+                    (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (v128.load (i32.add (i32.add (local.get $p) (local.get $rs2)) (local.get $cs))) (local.get $w7))))
+                    (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (v128.load (i32.add (i32.add (local.get $p) (local.get $rs2)) (local.get $cs2))) (local.get $w8))))
+                  (v128.store (local.get $q) (f32x4.pmin (f32x4.pmax (local.get $acc) (local.get $vlo)) (local.get $vhi)))
+                  (local.set $p (i32.add (local.get $p) (local.get $ps)))
+                  (local.set $q (i32.add (local.get $q) (local.get $cb)))
+                  (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                  (br $inner))))
+              (else
+                ;; A border pixel: each tap tested.
+                (local.set $acc (local.get $bv))
+                (local.set $ky (i32.const 0))
+                (block $kydone (loop $kys
+                  (br_if $kydone (i32.ge_u (local.get $ky) (i32.const 3)))
+                  (local.set $iy (i32.add (local.get $iy0) (i32.mul (local.get $ky) (local.get $d))))
+                  (if (i32.and (i32.ge_s (local.get $iy) (i32.const 0)) (i32.lt_s (local.get $iy) (local.get $h)))
+                    (then
+                      (local.set $kx (i32.const 0))
+                      (block $kxdone (loop $kxs
+                        (br_if $kxdone (i32.ge_u (local.get $kx) (i32.const 3)))
+                        (local.set $ix (i32.add (i32.sub (i32.mul (local.get $ox) (local.get $s)) (local.get $left)) (i32.mul (local.get $kx) (local.get $d))))
+                        (if (i32.and (i32.ge_s (local.get $ix) (i32.const 0)) (i32.lt_s (local.get $ix) (local.get $w)))
+                          (then
+                            (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul
+                              (v128.load (i32.add (i32.add (local.get $img)
+                                (i32.mul (i32.add (i32.mul (local.get $iy) (local.get $w)) (local.get $ix)) (local.get $cb)))
+                                (i32.shl (local.get $c4) (i32.const 2))))
+                              (v128.load (i32.add (local.get $wp)
+                                (i32.mul (i32.add (i32.mul (local.get $ky) (i32.const 3)) (local.get $kx)) (local.get $cb)))))))))
+                        (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
+                        (br $kxs)))))
+                  (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
+                  (br $kys)))
+                (v128.store (i32.add (local.get $orow) (i32.add (i32.mul (local.get $ox) (local.get $cb)) (i32.shl (local.get $c4) (i32.const 2))))
+                  (f32x4.pmin (f32x4.pmax (local.get $acc) (local.get $vlo)) (local.get $vhi)))
+                (local.set $ox (i32.add (local.get $ox) (i32.const 1)))))
+            (br $cols)))
+          (local.set $c4 (i32.add (local.get $c4) (i32.const 4)))
+          (br $chunks)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $rows)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $images)))
+  )
 )

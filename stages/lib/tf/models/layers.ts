@@ -163,10 +163,10 @@ export function conv(net: Net, name: string, x: tf.Tensor4D, k: number, cout: nu
  */
 function convLayer(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | undefined, depthwise: boolean, stride: number, rate: number, act: NormActivation): tf.Tensor4D {
   if (b && hasConvBiasAct()) {
-    const fused: Conv = (a, f, pad) => convBiasAct(a, f, b, { depthwise, strides: [stride, stride], pad, activation: act })!;
+    const fused: Conv = (a, f, pad, r = 1) => convBiasAct(a, f, b, { depthwise, strides: [stride, stride], pad, activation: act, ...(r > 1 ? { dilations: [r, r] as [number, number] } : {}) })!;
     return stride > 1 ? fused(x, w, 'same') : atrous(x, w, rate, fused);
   }
-  const plain: Conv = (a, f, pad) => (depthwise ? tf.depthwiseConv2d(a, f, stride, pad) : tf.conv2d(a, f, stride, pad));
+  const plain: Conv = (a, f, pad, r = 1) => (depthwise ? tf.depthwiseConv2d(a, f, stride, pad, 'NHWC', r) : tf.conv2d(a, f, stride, pad, 'NHWC', r));
   const y = stride > 1 ? plain(x, w, 'same') : atrous(x, w, rate, plain);
   return b ? addBias(y, b, act) : activate(y, act);
 }
