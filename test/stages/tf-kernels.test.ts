@@ -102,6 +102,10 @@ const cases: Case[] = [
   { n: 2, h: 7, w: 7, c: 12, k: [3, 3], s: [3, 3], pad: [[0, 0], [2, 1], [0, 2], [0, 0]] },
   { n: 2, h: 17, w: 16, c: 16, k: [3, 3], s: [2, 2], pad: 'same' },
   { n: 1, h: 9, w: 9, c: 20, k: [3, 3], s: [1, 1], pad: 'same' },
+  // 1x1 stride 1, input channels a multiple of 4: the pointwise filter-gradient tiles on wasm
+  // (with 8 output channels), 130 and 201 pixels (blocks of 64 and a remainder).
+  { n: 1, h: 10, w: 13, c: 12, k: [1, 1], s: [1, 1], pad: 'valid' },
+  { n: 3, h: 67, w: 1, c: 8, k: [1, 1], s: [1, 1], pad: 'same' },
 ];
 
 const label = (c: Case) => `${c.n}x${c.h}x${c.w}x${c.c} k${c.k} s${c.s} pad ${JSON.stringify(c.pad)}`;
@@ -128,9 +132,10 @@ describe('conv geometry', () => {
 });
 
 describe('Conv2DBackpropFilter / Conv2DBackpropInput', () => {
-  // 8 output channels: the wasm backend's SIMD loop (a multiple of 4); 6: XNNPACK.
+  // 8 output channels: the wasm backend's SIMD loops (a multiple of 4; 1x1 layers: of 8); 6: XNNPACK.
+  // 24 on the 1x1 cases: three 8-channel tiles.
   for (const c of cases) {
-    for (const co of [6, 8]) it(`match the CPU backend: ${label(c)} -> ${co}`, () => {
+    for (const co of c.k[0] === 1 && c.k[1] === 1 ? [6, 8, 24] : [6, 8]) it(`match the CPU backend: ${label(c)} -> ${co}`, () => {
       const info = tf.backend_util.computeConv2DInfo([c.n, c.h, c.w, c.c], [...c.k, c.c, co], c.s, 1, c.pad as 'same');
       const yShape = [c.n, info.outHeight, info.outWidth, co];
       const x = random(c.n * c.h * c.w * c.c);
