@@ -15,8 +15,10 @@ const [root, name, json, ...tests] = process.argv.slice(2);
 const over = JSON.parse(json!);
 const set = over.set ?? 'bright';
 const evalOnly = over.evalOnly === true; // evaluate an earlier trial's model again
+const flip = over.flip === true; // evaluate with mirrored test images too
 delete over.set;
 delete over.evalOnly;
+delete over.flip;
 const p = trainParams.parse({ images: `data/synth/${set}/images`, labels: `work/labels/${set}`, list: `data/synth/${set}/train.txt`, out: `xmodels/${name}`, backend: 'wasm', progressEvery: 25, checkpointEvery: 100000, ...over });
 const ctl = new AbortController();
 const mk = (params: unknown) => ({
@@ -31,9 +33,9 @@ const tt = (performance.now() - t0) / 1000;
 for (const spec of tests.length ? tests : ['bright']) {
   // `set:list` evaluates on another split, e.g. `bright:train` to see how well the model fits its own data.
   const [t, split = 'test'] = spec.split(':') as [string, string?];
-  const ep = evaluateParams.parse({ model: `xmodels/${name}`, images: t === 'dark-deglared' ? 'work/deglared/dark/images' : `data/synth/${t}/images`, labels: `work/labels/${t === 'dark-deglared' ? 'dark' : t}`, list: `data/synth/${t === 'dark-deglared' ? 'dark' : t}/${split}.txt`, out: `xresults/${name}-${t}-${split}`, backend: 'wasm', samples: 0 });
+  const ep = evaluateParams.parse({ model: `xmodels/${name}`, images: t === 'dark-deglared' ? 'work/deglared/dark/images' : `data/synth/${t}/images`, labels: `work/labels/${t === 'dark-deglared' ? 'dark' : t}`, list: `data/synth/${t === 'dark-deglared' ? 'dark' : t}/${split}.txt`, out: `xresults/${name}-${t}-${split}`, backend: 'wasm', samples: 0, flip });
   const t1 = performance.now();
   await evaluate.run(mk(ep) as never);
   const m = JSON.parse(await readFile(path.join(root!, `xresults/${name}-${t}-${split}/metrics.json`), 'utf8'));
-  console.log(`RESULT ${name} ${JSON.stringify(over)} test=${spec} mIoU=${(m.meanIoU * 100).toFixed(1)} iou=${JSON.stringify(Object.fromEntries(Object.entries(m.iou).map(([k, v]) => [k, +(100 * (v as number)).toFixed(1)])))} trainS=${tt.toFixed(0)} s/step=${(tt / p.steps).toFixed(3)} evalS=${((performance.now() - t1) / 1000).toFixed(0)} images=${m.images}`);
+  console.log(`RESULT ${name} ${JSON.stringify(over)}${flip ? ' flip' : ''} test=${spec} mIoU=${(m.meanIoU * 100).toFixed(1)} iou=${JSON.stringify(Object.fromEntries(Object.entries(m.iou).map(([k, v]) => [k, +(100 * (v as number)).toFixed(1)])))} trainS=${tt.toFixed(0)} s/step=${(tt / p.steps).toFixed(3)} evalS=${((performance.now() - t1) / 1000).toFixed(0)} images=${m.images}`);
 }

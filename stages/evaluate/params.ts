@@ -25,6 +25,11 @@ export const evaluateParams = z
      * labels folders without classes.json; with one, a check against it.
      */
     palette: colourListSchema.optional(),
+    /**
+     * Test-time augmentation: predict each image and its mirror image and add their logits (twice the
+     * inference time). The training stage mirrors its crops, so the model has seen both.
+     */
+    flip: z.boolean().default(false),
     /** Number of images (evenly spread over the list) that get an overlay. */
     samples: z.number().int().min(0).default(8),
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),

@@ -63,7 +63,7 @@ export async function runEvaluation(ctx: StageContext<EvaluateParams>): Promise<
       if (image.width !== label.width || image.height !== label.height) throw sizeMismatch(s, image, label, repo);
       addCounts(counts, label);
       // Each image at its own size: no resizing, so the scores are over the labels as drawn.
-      const pred = tf.tidy(() => model.classify(tf.tensor4d(toInput(image), [1, image.height, image.width, 3])));
+      const pred = tf.tidy(() => model.classify(tf.tensor4d(toInput(image), [1, image.height, image.width, 3]), { flip: p.flip }));
       const classes = (await pred.data()) as Int32Array;
       pred.dispose();
       accumulate(cm, label.data, classes);
@@ -97,6 +97,8 @@ export async function runEvaluation(ctx: StageContext<EvaluateParams>): Promise<
       pixels: sc.pixels,
       images: samples.length,
       backend: backend.value.name,
+      // Scores with mirrored test images added are not comparable with single-pass ones: say which.
+      testTimeFlip: p.flip,
       ...(warnings.length ? { warnings } : {}),
     };
     await writeFileAtomic(path.join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');

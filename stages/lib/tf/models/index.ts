@@ -20,8 +20,11 @@ export interface SegModel {
    * In training mode, batch-norm moving-average updates are pushed to `updates`.
    */
   logits(x: tf.Tensor4D, training: boolean, updates?: StateUpdate[]): tf.Tensor4D;
-  /** Class index per pixel `[N, H, W]` (inference mode). */
-  classify(x: tf.Tensor4D): tf.Tensor3D;
+  /**
+   * Class index per pixel `[N, H, W]` (inference mode). `flip`: also predict the mirrored image and
+   * add the mirrored-back logits (test-time augmentation, as DeepLab's evaluation with flipped inputs).
+   */
+  classify(x: tf.Tensor4D, opts?: { flip?: boolean }): tf.Tensor3D;
   dispose(): void;
 }
 
@@ -59,8 +62,12 @@ export function buildModel(
     logits(x, training, updates = []) {
       return forward(config, { store, norm: config.norm, training, updates }, x);
     },
-    classify(x) {
-      return tf.tidy(() => tf.argMax(this.logits(x, false), 3) as tf.Tensor3D);
+    classify(x, opts = {}) {
+      return tf.tidy(() => {
+        let z = this.logits(x, false);
+        if (opts.flip) z = tf.add(z, tf.reverse(this.logits(tf.reverse(x, 2), false), 2));
+        return tf.argMax(z, 3) as tf.Tensor3D;
+      });
     },
     dispose() {
       store.dispose();
