@@ -8,7 +8,7 @@ work=$(mktemp -d)
 for mode in local slurm; do
   d="$work/$mode"
   git clone -q "$repo" "$d" && ln -s "$repo/node_modules" "$d/node_modules"
-  sed -i -e 's/^  size: 128 .*/  size: 64/' -e 's/^  steps: [0-9]* .*/  steps: 3/' -e 's/count: 160/count: 24/' "$d/pipeline.yaml"
+  sed -i -e 's/^  size: 128 .*/  size: 64/' -e 's/^  steps: [0-9]* .*/  steps: 3/' -e 's/count: 320.*/count: 24/' "$d/pipeline.yaml"
   start=$(date +%s)
   (cd "$d" && node bin/pipe.js run --executor "$mode" --json > run.jsonl 2> run.err)
   echo "$mode: exit $?, $(( $(date +%s) - start )) s"
