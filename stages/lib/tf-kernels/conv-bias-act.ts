@@ -51,7 +51,7 @@ function forwardKernel(backendName: string) {
     }
     if (backendName === 'wasm' && a.depthwise) {
       // 3x3: our loop (wasm-depthwise.ts), about 2x XNNPACK's at these shapes.
-      const y = depthwise3x3(args.backend as unknown as BackendWasm, x, filter, bias, a.strides, dilations as [number, number], a.pad, a.activation);
+      const y = depthwise3x3(args.backend as unknown as BackendWasm, x, filter, bias, a.strides, dilations, a.pad, a.activation);
       if (y != null) return y;
     }
     const calls = new BackendCalls(args.backend, backendName);

@@ -10,6 +10,7 @@ import {
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { conv2dFilterGrad, depthwiseFilterGrad } from './filter-grad-loops.ts';
 import { geometryOf } from './wasm-filter-grads.ts';
+import { orStock } from './stores.ts';
 
 /**
  * Conv2DBackpropFilter for the plain CPU backend: the cache-friendly loop of
@@ -17,23 +18,20 @@ import { geometryOf } from './wasm-filter-grads.ts';
  * model here uses it) goes to the stock kernel, which is passed in.
  */
 export function cpuConv2DBackpropFilter(stock: KernelFunc | undefined) {
-  return (args: { inputs: NamedTensorInfoMap; backend: KernelBackend; attrs?: unknown }): TensorInfo | TensorInfo[] => {
+  return orStock('Conv2DBackpropFilter', stock, (args) => {
     const backend = args.backend as unknown as MathBackendCPU;
     const { x, dy } = args.inputs;
     if (x == null || dy == null) throw new Error('tf-kernels: Conv2DBackpropFilter needs inputs x and dy');
     const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as Conv2DBackpropFilterAttrs;
     const format = backend_util.convertConv2DDataFormat(dataFormat);
-    if (format !== 'channelsLast' || x.dtype !== 'float32' || dy.dtype !== 'float32') {
-      if (stock == null) throw new Error('tf-kernels: no stock Conv2DBackpropFilter for this layout');
-      return stock(args as Parameters<KernelFunc>[0]);
-    }
+    if (format !== 'channelsLast' || x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
     const info = backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, format);
     const xv = backend.data.get(x.dataId).values as Float32Array;
     const dyv = backend.data.get(dy.dataId).values as Float32Array;
     const values = conv2dFilterGrad(xv, dyv, geometryOf(info));
     return backend.makeTensorInfo(info.filterShape, 'float32', values);
-  };
+  });
 }
 
 /**

@@ -49,6 +49,20 @@ export interface KernelArgs {
   attrs?: unknown;
 }
 
+/**
+ * Our kernel for `name` in front of the backend's stock one: `ours` returns
+ * undefined for inputs it does not handle (a layout, dtype or shape it has no
+ * loop for), and those go to `stock`, captured when ours was installed.
+ */
+export function orStock(name: string, stock: tf.KernelFunc | undefined, ours: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[] | undefined): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const y = ours(args);
+    if (y !== undefined) return y;
+    if (stock == null) throw new Error(`tf-kernels: no stock ${name} kernel for this input`);
+    return stock(args as Parameters<tf.KernelFunc>[0]);
+  }) as unknown as tf.KernelFunc;
+}
+
 /** The named float32 inputs of kernel `kernel`, in order; a missing one or another dtype is an error. */
 export function floatInputs(inputs: tf.NamedTensorInfoMap, names: readonly string[], kernel: string): tf.TensorInfo[] {
   return names.map((k) => {

@@ -1,7 +1,7 @@
 import { backend_util, util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { copyRuns } from './wasm-simd.ts';
-import type { KernelArgs } from './stores.ts';
+import { orStock } from './stores.ts';
 
 /**
  * Concat and SplitV along the last axis (channels: DeepLab's ASPP and decoder
@@ -18,16 +18,13 @@ function plain(t: TensorInfo): boolean {
 }
 
 export function wasmConcat(stock: KernelFunc | undefined): KernelFunc {
-  return ((args: KernelArgs): TensorInfo | TensorInfo[] => {
+  return orStock('Concat', stock, (args) => {
     const inputs = Object.values(args.inputs) as TensorInfo[];
     const first = inputs[0];
     const rank = first?.shape.length ?? 0;
     const axis = first == null ? -1 : util.parseAxisParam((args.attrs as { axis: number }).axis, first.shape)[0];
     const ok = first != null && rank > 1 && axis === rank - 1 && inputs.length > 1 && inputs.every((t) => plain(t) && t.dtype === first.dtype && util.sizeFromShape(t.shape) > 0);
-    if (!ok) {
-      if (stock == null) throw new Error('tf-kernels: no stock Concat for this input');
-      return stock(args as Parameters<KernelFunc>[0]);
-    }
+    if (!ok) return undefined;
     const backend = args.backend as unknown as BackendWasm;
     const outShape = backend_util.computeOutShape(inputs.map((t) => t.shape), axis);
     const out = backend.makeOutput(outShape, first.dtype);
@@ -40,19 +37,16 @@ export function wasmConcat(stock: KernelFunc | undefined): KernelFunc {
       offset += c;
     }
     return out;
-  }) as unknown as KernelFunc;
+  });
 }
 
 export function wasmSplitV(stock: KernelFunc | undefined): KernelFunc {
-  return ((args: KernelArgs): TensorInfo | TensorInfo[] => {
+  return orStock('SplitV', stock, (args) => {
     const x = args.inputs.x;
     const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number[] | number; axis: number };
     const rank = x?.shape.length ?? 0;
     const ax = x == null ? -1 : util.parseAxisParam(axis, x.shape)[0];
-    if (x == null || rank < 2 || ax !== rank - 1 || !plain(x) || util.sizeFromShape(x.shape) === 0) {
-      if (stock == null) throw new Error('tf-kernels: no stock SplitV for this input');
-      return stock(args as Parameters<KernelFunc>[0]);
-    }
+    if (x == null || rank < 2 || ax !== rank - 1 || !plain(x) || util.sizeFromShape(x.shape) === 0) return undefined;
     const backend = args.backend as unknown as BackendWasm;
     const sizes = backend_util.prepareSplitSize(x, numOrSizeSplits, ax);
     const outs = sizes.map((s) => backend.makeOutput([...x.shape.slice(0, -1), s], x.dtype));
@@ -65,5 +59,5 @@ export function wasmSplitV(stock: KernelFunc | undefined): KernelFunc {
       offset += c;
     });
     return outs;
-  }) as unknown as KernelFunc;
+  });
 }

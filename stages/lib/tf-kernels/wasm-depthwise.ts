@@ -1,8 +1,9 @@
-import { backend_util, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { FusedActivation } from './group-norm-loops.ts';
 import { CLAMP } from './wasm-gemm.ts';
 import { ptr, simdKernels } from './wasm-simd.ts';
+import { orStock } from './stores.ts';
 
 /** The share of output pixels whose window lies inside the input below which XNNPACK is faster. */
 export const MIN_INTERIOR = 0.85;
@@ -63,20 +64,16 @@ export function depthwise3x3(
 
 /** DepthwiseConv2dNative for the wasm backend: 3x3 through {@link depthwise3x3}, the rest through the stock kernel. */
 export function wasmDepthwiseConv2d(stock: KernelFunc | undefined): KernelFunc {
-  return ((args: { inputs: NamedTensorInfoMap; backend: BackendWasm; attrs: NamedAttrMap }): TensorInfo => {
+  return orStock('DepthwiseConv2dNative', stock, (args) => {
     const { x, filter } = args.inputs;
-    const a = args.attrs as unknown as {
+    const a = args.attrs as {
       strides: number | [number, number];
       pad: backend_util.ExplicitPadding | 'same' | 'valid' | number;
       dilations?: number | [number, number];
       dataFormat?: string;
       dimRoundingMode?: 'floor' | 'round' | 'ceil';
     };
-    if (x != null && filter != null && (a.dataFormat == null || a.dataFormat === 'NHWC')) {
-      const y = depthwise3x3(args.backend, x, filter, null, a.strides, a.dilations, a.pad, 'linear', a.dimRoundingMode);
-      if (y != null) return y;
-    }
-    if (stock == null) throw new Error('tf-kernels: no stock DepthwiseConv2dNative on wasm');
-    return stock(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
-  }) as unknown as KernelFunc;
+    if (x == null || filter == null || (a.dataFormat != null && a.dataFormat !== 'NHWC')) return undefined;
+    return depthwise3x3(args.backend as unknown as BackendWasm, x, filter, null, a.strides, a.dilations, a.pad, 'linear', a.dimRoundingMode);
+  });
 }

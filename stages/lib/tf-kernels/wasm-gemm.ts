@@ -1,7 +1,8 @@
-import { type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { FusedActivation } from './group-norm-loops.ts';
 import { ptr, simdKernels } from './wasm-simd.ts';
+import { orStock } from './stores.ts';
 
 /**
  * 1x1 convolutions (stride 1) on the wasm backend as our own GEMM
@@ -72,16 +73,12 @@ export function pointwiseConv(backend: BackendWasm, x: TensorInfo, filter: Tenso
  * gradient kernels write as convolutions), everything else through the stock kernel.
  */
 export function wasmConv2D(stock: KernelFunc | undefined): KernelFunc {
-  return ((args: { inputs: NamedTensorInfoMap; backend: BackendWasm; attrs: NamedAttrMap }): TensorInfo => {
+  return orStock('Conv2D', stock, (args) => {
     const { x, filter } = args.inputs;
-    const a = args.attrs as unknown as { strides: number | number[]; pad: unknown; dilations?: number | number[]; dataFormat?: string };
-    if (x != null && filter != null && pointwiseApplies(x, filter, a.strides, a.dilations, a.dataFormat) && validPad(a.pad)) {
-      const y = pointwiseConv(args.backend, x, filter, null, 'linear');
-      if (y != null) return y;
-    }
-    if (stock == null) throw new Error('tf-kernels: no stock Conv2D on wasm');
-    return stock(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
-  }) as unknown as KernelFunc;
+    const a = args.attrs as { strides: number | number[]; pad: unknown; dilations?: number | number[]; dataFormat?: string };
+    if (x == null || filter == null || !pointwiseApplies(x, filter, a.strides, a.dilations, a.dataFormat) || !validPad(a.pad)) return undefined;
+    return pointwiseConv(args.backend as unknown as BackendWasm, x, filter, null, 'linear');
+  });
 }
 
 /** A 1x1 stride-1 convolution pads nothing with 'same' or 'valid'; explicit padding must be all zero. */
