@@ -18,6 +18,18 @@ export interface KernelRow {
   ms: number;
 }
 
+/** Rows summed by kernel (shapes merged), slowest first. */
+export function sumByKernel(rows: Iterable<KernelRow>): KernelRow[] {
+  const out = new Map<string, KernelRow>();
+  for (const r of rows) {
+    const o = out.get(r.kernel) ?? { kernel: r.kernel, shapes: '', calls: 0, ms: 0 };
+    o.calls += r.calls;
+    o.ms += r.ms;
+    out.set(r.kernel, o);
+  }
+  return [...out.values()].sort((a, b) => b.ms - a.ms);
+}
+
 export class KernelProfiler {
   private readonly rows = new Map<string, KernelRow>();
   private readonly originals: tf.KernelConfig[] = [];
@@ -81,14 +93,7 @@ export class KernelProfiler {
 
   /** Rows by kernel (shapes summed), slowest first. */
   byKernel(): KernelRow[] {
-    const out = new Map<string, KernelRow>();
-    for (const r of this.rows.values()) {
-      const o = out.get(r.kernel) ?? { kernel: r.kernel, shapes: '', calls: 0, ms: 0 };
-      o.calls += r.calls;
-      o.ms += r.ms;
-      out.set(r.kernel, o);
-    }
-    return [...out.values()].sort((a, b) => b.ms - a.ms);
+    return sumByKernel(this.rows.values());
   }
 
   /** Puts the unwrapped kernels back. */

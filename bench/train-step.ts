@@ -51,6 +51,7 @@ import { registerFastCpuKernels, registerWasmTrainingKernels } from '../stages/l
 import { DataParallel } from '../stages/lib/tf/data-parallel.ts';
 import { paramCount, prodModelConfig, prodSetup, defaultTrainParams } from './prod-model.ts';
 import { initBackends } from './train-step-backends.ts';
+import { machineBusyMs, othersMs } from './machine-busy.ts';
 import { MOBILENET_V2_STAGES, SegNet, syntheticBatch } from './train-step-model.ts';
 
 /** fp32 matrix-multiply peak of the 2-core bench machines (OpenBLAS, 2 threads). */
@@ -88,6 +89,9 @@ export interface Samples {
   faults: number[];
   inferMs: number[];
   inferCpuMs: number[];
+  /** CPU ms other processes on the machine took during each timed step / inference pass (machine-busy.ts). */
+  stepOthersMs: number[];
+  inferOthersMs: number[];
 }
 
 /** One setup's figures. */
@@ -100,10 +104,13 @@ export interface VariantResult {
   readonly inferMsPerImage: number | null;
   readonly inferCpuMsPerImage: number | null;
   readonly peakRssMb: number;
+  /** Other processes' CPU during the timed steps and passes, % of one core (of their wall time). */
+  readonly othersPct: number | null;
   readonly samples: Samples;
-  /** Median ms/step and inference ms/image of each round. */
+  /** Median ms/step and inference ms/image of each round, and other processes' CPU (% of a core) in each. */
   readonly roundStepMs: number[];
   readonly roundInferMs: number[];
+  readonly roundOthersPct?: (number | null)[];
   readonly params?: number;
   readonly outputShape?: number[];
   readonly losses?: number[];
@@ -117,10 +124,21 @@ const median = (xs: number[]): number => {
 };
 const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
 
-const noSamples = (): Samples => ({ stepMs: [], stepCpuMs: [], faults: [], inferMs: [], inferCpuMs: [] });
+const noSamples = (): Samples => ({ stepMs: [], stepCpuMs: [], faults: [], inferMs: [], inferCpuMs: [], stepOthersMs: [], inferOthersMs: [] });
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+
+/** Other processes' CPU over the timed repetitions as % of one core; null when not measured. */
+function othersPct(s: Samples, batch: number): number | null {
+  const wall = sum(s.stepMs) + sum(s.inferMs) * batch;
+  if (s.stepOthersMs.length + s.inferOthersMs.length === 0 || wall === 0) return null;
+  return (100 * (sum(s.stepOthersMs) + sum(s.inferOthersMs))) / wall;
+}
 
 /** A result's figures from its samples (medians), one round. */
-function fromSamples(base: Omit<VariantResult, 'stepMs' | 'stepCpuMs' | 'faultsPerStep' | 'inferMsPerImage' | 'inferCpuMsPerImage' | 'roundStepMs' | 'roundInferMs' | 'steps'>): VariantResult {
+function fromSamples(
+  base: Omit<VariantResult, 'stepMs' | 'stepCpuMs' | 'faultsPerStep' | 'inferMsPerImage' | 'inferCpuMsPerImage' | 'roundStepMs' | 'roundInferMs' | 'steps' | 'othersPct'>,
+  batch: number,
+): VariantResult {
   const s = base.samples;
   const stepMs = median(s.stepMs);
   const infer = median(s.inferMs);
@@ -132,22 +150,24 @@ function fromSamples(base: Omit<VariantResult, 'stepMs' | 'stepCpuMs' | 'faultsP
     faultsPerStep: orNull(median(s.faults)),
     inferMsPerImage: orNull(infer),
     inferCpuMsPerImage: orNull(median(s.inferCpuMs)),
+    othersPct: othersPct(s, batch),
     roundStepMs: Number.isNaN(stepMs) ? [] : [stepMs],
     roundInferMs: Number.isNaN(infer) ? [] : [infer],
   };
 }
 
 /** One setup's rounds pooled: medians over every repetition, each round's median kept. */
-function pool(rounds: VariantResult[]): VariantResult {
+function pool(rounds: VariantResult[], batch: number): VariantResult {
   const first = rounds[0]!;
   const samples = noSamples();
   for (const r of rounds) for (const k of Object.keys(samples) as (keyof Samples)[]) samples[k].push(...r.samples[k]);
-  const merged = fromSamples({ ...first, samples, peakRssMb: Math.max(...rounds.map((r) => r.peakRssMb)) });
+  const merged = fromSamples({ ...first, samples, peakRssMb: Math.max(...rounds.map((r) => r.peakRssMb)) }, batch);
   const failed = rounds.find((r) => r.note?.startsWith('failed') || r.steps === 0);
   return {
     ...merged,
     roundStepMs: rounds.flatMap((r) => r.roundStepMs),
     roundInferMs: rounds.flatMap((r) => r.roundInferMs),
+    roundOthersPct: rounds.map((r) => r.othersPct),
     ...(failed?.note != null ? { note: failed.note } : {}),
   };
 }
@@ -219,15 +239,21 @@ export async function runVariant(variant: Variant, model: ModelName, o: BenchOpt
     const samples = noSamples();
     const losses: number[] = [];
     const faults = () => process.resourceUsage().minorPageFault;
+    const others = (into: number[], busy0: number | null, cpuMs: number) => {
+      const o = othersMs(busy0, cpuMs);
+      if (o != null) into.push(o);
+    };
     for (let i = 0; i < steps; i++) {
       const c0 = process.cpuUsage();
       const f0 = faults();
+      const b0 = machineBusyMs();
       const t0 = performance.now();
       losses.push(await step());
       samples.stepMs.push(performance.now() - t0);
       const c = process.cpuUsage(c0);
       samples.stepCpuMs.push((c.user + c.system) / 1000);
       samples.faults.push(faults() - f0);
+      others(samples.stepOthersMs, b0, (c.user + c.system) / 1000);
     }
     await close();
     // Inference is one thread in every setup (wasm-2c's would be wasm's). The
@@ -238,14 +264,16 @@ export async function runVariant(variant: Variant, model: ModelName, o: BenchOpt
       for (let i = 0; i < warm; i++) infer();
       for (let i = 0; i < reps; i++) {
         const c0 = process.cpuUsage();
+        const b0 = machineBusyMs();
         const t0 = performance.now();
         infer();
         samples.inferMs.push((performance.now() - t0) / o.batch);
         const c = process.cpuUsage(c0);
         samples.inferCpuMs.push((c.user + c.system) / 1000 / o.batch);
+        others(samples.inferOthersMs, b0, (c.user + c.system) / 1000);
       }
     }
-    return fromSamples({ variant, samples, peakRssMb: peak / 2 ** 20, params, outputShape, losses });
+    return fromSamples({ variant, samples, peakRssMb: peak / 2 ** 20, params, outputShape, losses }, o.batch);
   } finally {
     clearInterval(timer);
   }
@@ -293,17 +321,21 @@ function runTorch(variant: TorchVariant, model: ModelName, o: BenchOptions): Pro
       try {
         const r = JSON.parse(stdout.trim().split('\n').pop() ?? '') as {
           torch: string; threads: number; interopThreads: number; stepMsAll: number[]; stepCpuMsAll: number[]; faultsAll: number[];
-          inferMsAll: number[]; inferCpuMsAll: number[]; peakRssMb: number; params?: number; outputShape?: number[];
+          inferMsAll: number[]; inferCpuMsAll: number[]; othersMsAll?: number[]; inferOthersMsAll?: number[]; peakRssMb: number;
+          params?: number; outputShape?: number[];
         };
         resolve(
           fromSamples({
             variant,
-            samples: { stepMs: r.stepMsAll, stepCpuMs: r.stepCpuMsAll, faults: r.faultsAll, inferMs: r.inferMsAll, inferCpuMs: r.inferCpuMsAll },
+            samples: {
+              stepMs: r.stepMsAll, stepCpuMs: r.stepCpuMsAll, faults: r.faultsAll, inferMs: r.inferMsAll, inferCpuMs: r.inferCpuMsAll,
+              stepOthersMs: r.othersMsAll ?? [], inferOthersMs: r.inferOthersMsAll ?? [],
+            },
             peakRssMb: r.peakRssMb,
             ...(r.params != null ? { params: r.params } : {}),
             ...(r.outputShape != null ? { outputShape: r.outputShape } : {}),
             note: `torch ${r.torch}, ${r.threads} thread${r.threads === 1 ? '' : 's'}${o.torchMalloc === 'keep' ? '' : ', malloc as shipped'}`,
-          }),
+          }, o.batch),
         );
       } catch {
         const why = /No module named 'torch'|cannot open shared object/.test(stderr)
@@ -319,7 +351,7 @@ function runTorch(variant: TorchVariant, model: ModelName, o: BenchOptions): Pro
 export const KEEP_MEMORY_TUNABLES = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967295';
 
 function failed(variant: Variant | TorchVariant, note: string): VariantResult {
-  return { ...fromSamples({ variant, samples: noSamples(), peakRssMb: NaN }), note };
+  return { ...fromSamples({ variant, samples: noSamples(), peakRssMb: NaN }, 1), note };
 }
 
 function optionArgs(o: BenchOptions): string[] {
@@ -398,7 +430,7 @@ export async function benchTrainStep(o: BenchOptions, model: ModelName, variants
       progress(round, r);
     }
   }
-  const results = variants.map((v) => pool(byVariant.get(v)!));
+  const results = variants.map((v) => pool(byVariant.get(v)!, o.batch));
   if (model === 'prod') {
     const c = prodModelConfig();
     const p = defaultTrainParams();
@@ -437,10 +469,10 @@ export function formatReport(r: ModelReport, o: BenchOptions): string {
   const lines = [
     `${r.description}, ${o.size}x${o.size}, batch ${o.batch}${r.trainGflop != null ? `: ${r.trainGflop.toFixed(1)} conv GFLOP per training step` : ''}`,
     '',
-    '| setup | params | steps | ms/step (each round) | CPU ms/step | faults/step | train images/s | x stock CPU (wall) | vs torch same threads (wall / CPU time) | ' +
+    '| setup | params | steps | ms/step (each round) | CPU ms/step | faults/step | others CPU % (each round) | train images/s | x stock CPU (wall) | vs torch same threads (wall / CPU time) | ' +
       'inference ms/image (each round) | inference CPU ms/image | inference vs torch same threads | peak RSS MB |' +
       (r.trainGflop != null ? ' conv GFLOP/s (% of 120) |' : ''),
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |' + (r.trainGflop != null ? ' --- |' : ''),
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |' + (r.trainGflop != null ? ' --- |' : ''),
   ];
   for (const x of r.results) {
     // Equal threads: wasm (one thread) against torch-1t; wasm-2c (this thread and a worker) against torch-2t
@@ -452,10 +484,10 @@ export function formatReport(r: ModelReport, o: BenchOptions): string {
       : `${ratio(x.stepMs, twin?.stepMs, 2)} / ${ratio(x.stepCpuMs, twin?.stepCpuMs, 2)}`;
     const inferVs = x.variant.startsWith('torch') ? `ours / this: ${ratio(ours?.inferMsPerImage, x.inferMsPerImage, 2)}` : ratio(x.inferMsPerImage, torch1?.inferMsPerImage, 2);
     const gf = r.trainGflop != null && !Number.isNaN(x.stepMs) ? r.trainGflop / (x.stepMs / 1000) : null;
-    const each = (xs: number[], d: number) => (xs.length > 1 ? ` (${xs.map((v) => v.toFixed(d)).join(' / ')})` : '');
+    const each = (xs: (number | null)[], d: number) => (xs.length > 1 ? ` (${xs.map((v) => f(v, d)).join(' / ')})` : '');
     lines.push(
       `| ${x.variant}${x.note != null ? ` (${x.note})` : ''} | ${x.params ?? '—'} | ${x.steps} | ${f(x.stepMs)}${each(x.roundStepMs, 0)} | ${f(x.stepCpuMs)} | ` +
-        `${f(x.faultsPerStep)} | ${f((1000 * o.batch) / x.stepMs, 2)} | ${ratio(stock?.stepMs, x.stepMs, 1)} | ${versus} | ` +
+        `${f(x.faultsPerStep)} | ${f(x.othersPct)}${each(x.roundOthersPct ?? [], 0)} | ${f((1000 * o.batch) / x.stepMs, 2)} | ${ratio(stock?.stepMs, x.stepMs, 1)} | ${versus} | ` +
         `${f(x.inferMsPerImage, 1)}${each(x.roundInferMs, 1)} | ${f(x.inferCpuMsPerImage, 1)} | ${inferVs} | ${f(x.peakRssMb)} |` +
         (r.trainGflop != null ? ` ${f(gf, 1)} (${gf == null ? '—' : f((100 * gf) / PEAK_GFLOPS, 1)}) |` : ''),
     );
@@ -469,6 +501,8 @@ export function formatReport(r: ModelReport, o: BenchOptions): string {
       'inference runs one thread in ours (torch-2t row: ours / that). CPU ms counts all threads of the process. ' +
       `Both sides: ${o.warmup} warm-up steps and passes, then ${o.steps} timed steps and ${o.inferReps} timed inference passes per round, ` +
       `${o.rounds} round${o.rounds === 1 ? '' : 's'} in ABBA order (stock CPU: 1 step, first round only); medians over all rounds. ` +
+      'Others CPU: what other processes on the machine used during the timed steps and passes, in % of one core ' +
+      '(from /proc/stat: on these 2 cores another busy process slows a step even when the step has a core of its own). ' +
       (o.torchMalloc === 'keep'
         ? `PyTorch's malloc keeps freed memory (GLIBC_TUNABLES=${KEEP_MEMORY_TUNABLES}), as our WebAssembly heap does; faults/step: minor page faults per step.`
         : "PyTorch's malloc as shipped (returns freed memory to the kernel); faults/step: minor page faults per step."),
