@@ -106,6 +106,9 @@ const cases: Case[] = [
   // (with 8 output channels), 130 and 201 pixels (blocks of 64 and a remainder).
   { n: 1, h: 10, w: 13, c: 12, k: [1, 1], s: [1, 1], pad: 'valid' },
   { n: 3, h: 67, w: 1, c: 8, k: [1, 1], s: [1, 1], pad: 'same' },
+  // Input channels a multiple of 8: the 1x1 input gradient on wasm is one GEMM with the
+  // filter packed from its transpose (35 pixels: 8 tiles of 4 and a remainder of 3).
+  { n: 1, h: 5, w: 7, c: 24, k: [1, 1], s: [1, 1], pad: 'valid' },
 ];
 
 const label = (c: Case) => `${c.n}x${c.h}x${c.w}x${c.c} k${c.k} s${c.s} pad ${JSON.stringify(c.pad)}`;

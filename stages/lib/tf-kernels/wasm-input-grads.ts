@@ -10,6 +10,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendCalls, view } from './backend-calls.ts';
 import { inputGradAxis, type InputGradAxis } from './conv-geometry.ts';
 import { copyRuns } from './wasm-simd.ts';
+import { pointwiseInputGrad } from './wasm-gemm.ts';
 
 /**
  * Input gradients on the wasm backend as one stride-1 forward convolution of
@@ -91,6 +92,14 @@ export function wasmConv2DBackpropInput(args: {
   const info = backend_util.computeConv2DInfo(
     inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, format);
   const channelsLast = info.dataFormat === 'channelsLast';
+  const pointwise =
+    channelsLast && info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 &&
+    info.padInfo.top === 0 && info.padInfo.left === 0 && info.outHeight === info.inHeight && info.outWidth === info.inWidth;
+  if (pointwise) {
+    // Every 1x1 layer of MobileNetV2: one GEMM with the filter packed from its transpose.
+    const dx = pointwiseInputGrad(backend, dy, filter);
+    if (dx != null) return dx;
+  }
   const calls = new BackendCalls(args.backend, 'wasm');
   try {
     const dyl = calls.transpose(dy, channelsLast ? [0, 1, 2, 3] : [0, 2, 3, 1]);

@@ -23,6 +23,7 @@ export interface SimdKernels {
   sgd_momentum(w: number, acc: number, g: number, wOut: number, accOut: number, n: number, momentum: number, wd: number, rate: number, decay: number): void;
   copy_rows(src: number, srcStride: number, dst: number, dstStride: number, rows: number, bytes: number): void;
   pack_panels(b: number, bp: number, k: number, n: number): void;
+  pack_panels_t(w: number, bp: number, k: number, n: number): void;
   pw_filter_grad(x: number, dy: number, a64: number, pixels: number, ci: number, co: number): void;
   dw3x3(
     x: number, w: number, bias: number, y: number, n: number, h: number, wd: number, c: number, ho: number, wo: number,

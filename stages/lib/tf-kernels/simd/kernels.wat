@@ -381,6 +381,36 @@
         (local.set $p (i32.add (local.get $p) (i32.const 8)))
         (br $panel))))
 
+  ;; The same panels from the transpose of a row-major [n][k] matrix: bp[p][kk][j] = w[8p+j][kk]
+  ;; (a 1x1 filter [1,1,n,k] used as its transpose: the input gradient dx = dy . w^T of a 1x1
+  ;; layer), so that product needs no Transpose kernel first. n a multiple of 8.
+  (func (export "pack_panels_t") (param $w i32) (param $bp i32) (param $k i32) (param $n i32)
+    (local $p i32) (local $src i32) (local $kk i32) (local $rowBytes i32)
+    (local.set $rowBytes (i32.shl (local.get $k) (i32.const 2)))
+    (block $done
+      (loop $panel
+        (br_if $done (i32.ge_u (local.get $p) (local.get $n)))
+        ;; src walks column kk of rows 8p .. 8p+7.
+        (local.set $src (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $rowBytes))))
+        (local.set $kk (local.get $k))
+        (block $kdone
+          (loop $col
+            (br_if $kdone (i32.eqz (local.get $kk)))
+            (f32.store (local.get $bp) (f32.load (local.get $src)))
+            (f32.store offset=4 (local.get $bp) (f32.load (i32.add (local.get $src) (local.get $rowBytes))))
+            (f32.store offset=8 (local.get $bp) (f32.load (i32.add (local.get $src) (i32.mul (local.get $rowBytes) (i32.const 2)))))
+            (f32.store offset=12 (local.get $bp) (f32.load (i32.add (local.get $src) (i32.mul (local.get $rowBytes) (i32.const 3)))))
+            (f32.store offset=16 (local.get $bp) (f32.load (i32.add (local.get $src) (i32.mul (local.get $rowBytes) (i32.const 4)))))
+            (f32.store offset=20 (local.get $bp) (f32.load (i32.add (local.get $src) (i32.mul (local.get $rowBytes) (i32.const 5)))))
+            (f32.store offset=24 (local.get $bp) (f32.load (i32.add (local.get $src) (i32.mul (local.get $rowBytes) (i32.const 6)))))
+            (f32.store offset=28 (local.get $bp) (f32.load (i32.add (local.get $src) (i32.mul (local.get $rowBytes) (i32.const 7)))))
+            (local.set $bp (i32.add (local.get $bp) (i32.const 32)))
+            (local.set $src (i32.add (local.get $src) (i32.const 4)))
+            (local.set $kk (i32.sub (local.get $kk) (i32.const 1)))
+            (br $col)))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (br $panel))))
+
   ;; c[m][n] = min(max(a[m][k] . b[k][n] + bias[n], lo), hi): a 1x1 convolution, stride 1,
   ;; channels last (a: m pixels of k channels; c: m pixels of n channels), with b packed by
   ;; pack_panels (n a multiple of 8), bias 0 for none, lo / hi the activation's clamp
