@@ -5,7 +5,9 @@ import { initBackends } from '../../bench/train-step-backends.ts';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { atrous, type Conv } from '../../stages/lib/tf/atrous.ts';
 import { depthwise3x3 } from '../../stages/lib/tf-kernels/wasm-depthwise.ts';
-import { adamStep, biasAct, convBiasAct, groupNormAct, registerFastCpuKernels, sgdMomentumStep, registerWasmTrainingKernels, type FusedActivation } from '../../stages/lib/tf-kernels/index.ts';
+import { adamStep, biasAct, convBiasAct, groupNormAct, registerFastCpuKernels, sgdMomentumStep, registerWasmTrainingKernels, softmaxCrossEntropy, type FusedActivation } from '../../stages/lib/tf-kernels/index.ts';
+import { composedSoftmaxCrossEntropy } from '../../stages/lib/tf/loss.ts';
+import { expNonPositive } from '../../stages/lib/tf-kernels/softmax-ce.ts';
 
 // Seeded so a failure reproduces.
 let seed = 99;
@@ -462,12 +464,69 @@ describe('tiled Transpose on wasm', () => {
   });
 });
 
+describe('the softmax cross-entropy kernel (wasm and cpu)', () => {
+  // 2 x 5 x 7 pixels: labels in range, the ignore label, and out-of-range ones (weight 0).
+  const shape: [number, number, number, number] = [2, 5, 7, 3];
+  const pixels = 2 * 5 * 7;
+  const z = random(pixels * 3, 4);
+  const labelValues = Int32Array.from({ length: pixels }, (_, i) => [0, 1, 2, 255, 2, 1, -1, 3, 0][i % 9]!);
+  /** Loss and d loss / d logits on `backend`, fused (our kernel) or composed from tfjs ops. */
+  function lossAndGrad(backend: string, fused: boolean, labels: Int32Array, weights?: number[]): { loss: number; grad: Float32Array } {
+    tf.setBackend(backend);
+    return tf.tidy(() => {
+      const lab = tf.tensor3d(labels, shape.slice(0, 3) as [number, number, number], 'int32');
+      const f = (x: tf.Tensor) => (fused ? softmaxCrossEntropy(x as tf.Tensor4D, lab, weights) : composedSoftmaxCrossEntropy(x as tf.Tensor4D, lab, weights));
+      const { value, grad } = tf.valueAndGrad(f as (x: tf.Tensor) => tf.Scalar)(tf.tensor4d(z, shape));
+      return { loss: value.dataSync()[0]!, grad: grad.dataSync() as Float32Array };
+    });
+  }
+  for (const weights of [undefined, [0.5, 2, 1.25]]) {
+    it(`equals tfjs ops on the CPU backend, loss and gradient${weights ? ', with class weights' : ''}`, () => {
+      const expected = lossAndGrad('cpu', false, labelValues, weights);
+      for (const backend of ['wasm', 'cpu']) {
+        const got = lossAndGrad(backend, true, labelValues, weights);
+        expect(Math.abs(got.loss - expected.loss)).toBeLessThanOrEqual(1e-6 * Math.abs(expected.loss));
+        expectClose(got.grad, expected.grad, 1e-5);
+      }
+    });
+  }
+
+  it('is 0 with a zero gradient when every pixel is ignored, and leaves no tensors behind', () => {
+    for (const backend of ['wasm', 'cpu']) {
+      const before = tf.memory().numTensors;
+      const got = lossAndGrad(backend, true, new Int32Array(pixels).fill(255));
+      expect(got.loss).toBe(0);
+      expect(got.grad.every((g) => g === 0)).toBe(true);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+  });
+
+  it('computes e^x for x <= 0 within 1e-8 of Math.exp, 0 below float32 range', () => {
+    let worst = 0;
+    for (let x = -87.3; x <= 0; x += 0.00731) worst = Math.max(worst, Math.abs(expNonPositive(x) / Math.exp(x) - 1));
+    expect(worst).toBeLessThan(1e-8);
+    expect(expNonPositive(0)).toBe(1);
+    expect(expNonPositive(-100)).toBe(0);
+  });
+
+  it('is not used where the backend lacks it', () => {
+    tf.setBackend('cpu');
+    const config = tf.getKernel('PipeSoftmaxCE', 'cpu')!;
+    tf.unregisterKernel('PipeSoftmaxCE', 'cpu');
+    try {
+      expect(softmaxCrossEntropy(tf.zeros([1, 1, 1, 2]), tf.zeros([1, 1, 1], 'int32'))).toBeUndefined();
+    } finally {
+      tf.registerKernel(config);
+    }
+  });
+});
+
 describe('the production model with the fused kernels', () => {
   /** Trains the train stage's default model for a few steps on `backend`; returns the losses. */
   function losses(backend: string, fused: boolean): number[] {
     tf.setBackend(backend);
     // Without our kernels registered the model composes tfjs ops (what tfjs-node runs).
-    const removed = fused ? [] : ['PipeGroupNorm', 'PipeBiasAct', 'PipeConvBiasAct'].flatMap((k) => {
+    const removed = fused ? [] : ['PipeGroupNorm', 'PipeBiasAct', 'PipeConvBiasAct', 'PipeSoftmaxCE'].flatMap((k) => {
       const c = tf.getKernel(k, backend);
       if (c) tf.unregisterKernel(k, backend);
       return c ? [c] : [];

@@ -29,6 +29,8 @@ export { convBiasAct, hasConvBiasAct, type ConvBiasActAttrs } from './conv-bias-
 import { SGD_MOMENTUM, cpuSgdMomentum, wasmSgdMomentum } from './sgd.ts';
 export { sgdMomentumStep, type SgdAttrs } from './sgd.ts';
 import { ADAM, adamKernelFunc } from './adam.ts';
+import { SOFTMAX_CE, softmaxCEKernel } from './softmax-ce.ts';
+export { softmaxCrossEntropy } from './softmax-ce.ts';
 export { adamStep, type AdamAttrs } from './adam.ts';
 export type { FusedActivation } from './group-norm-loops.ts';
 export { wasmThreadingSupported } from './wasm-threads.ts';
@@ -59,6 +61,7 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
   [ACT_GRAD, wasmActGrad],
   [SGD_MOMENTUM, wasmSgdMomentum],
   [ADAM, adamKernelFunc],
+  [SOFTMAX_CE, softmaxCEKernel],
 ];
 
 /**
@@ -68,7 +71,7 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
  * replaces its slow 4-D SpaceToBatchND/BatchToSpaceND (atrous convolutions),
  * adds fused group norm + activation and bias + activation kernels (see
  * group-norm.ts), conv + bias + activation (conv-bias-act.ts) and the SGD
- * and Adam updates (sgd.ts, adam.ts), and makes
+ * and Adam updates (sgd.ts, adam.ts), the loss with its gradient (softmax-ce.ts), and makes
  * Identity share data instead of copying it (wasm-identity.ts) and matrix-like
  * transposes tiled (wasm-transpose.ts), concatenates and splits channels
  * with plain loops (wasm-channels.ts), and runs 1x1 stride-1 convolutions
@@ -116,7 +119,7 @@ let cpuKernels: [KernelFunc, KernelFunc] | undefined;
 /**
  * Registers fast Conv2DBackpropFilter and DepthwiseConv2dNativeBackpropFilter
  * kernels for the plain CPU backend (the stock ones are most of a CPU training
- * step), and the fused group norm, bias + activation, conv + bias + activation, SGD and Adam kernels. Idempotent; call after importing
+ * step), and the fused group norm, bias + activation, conv + bias + activation, SGD and Adam kernels and the loss. Idempotent; call after importing
  * '@tensorflow/tfjs-backend-cpu'.
  */
 export function registerFastCpuKernels(): void {
@@ -137,6 +140,7 @@ export function registerFastCpuKernels(): void {
   install(ACT_GRAD, 'cpu', cpuActGrad);
   install(SGD_MOMENTUM, 'cpu', cpuSgdMomentum);
   install(ADAM, 'cpu', adamKernelFunc);
+  install(SOFTMAX_CE, 'cpu', softmaxCEKernel);
   registerGroupNormGradient();
   registerConvBiasActGradient();
 }

@@ -4,6 +4,7 @@
  * taken over the (weighted) counted pixels only.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { softmaxCrossEntropy } from '../tf-kernels/index.ts';
 
 export const IGNORE_LABEL = 255;
 
@@ -15,11 +16,18 @@ export const IGNORE_LABEL = 255;
  *   divides by the sum of those weights (as a weighted average should).
  */
 export function softmaxCrossEntropyIgnore(logits: tf.Tensor4D, labels: tf.Tensor3D, classWeights?: number[]): tf.Scalar {
+  const C = logits.shape[3];
+  if (classWeights && classWeights.length !== C) {
+    throw new Error(`classWeights has ${classWeights.length} entries but the model predicts ${C} classes`);
+  }
+  // One kernel with its gradient where the backend has it (stages/lib/tf-kernels: wasm, cpu).
+  return softmaxCrossEntropy(logits, labels, classWeights) ?? composedSoftmaxCrossEntropy(logits, labels, classWeights);
+}
+
+/** The same loss composed from tfjs ops (any backend; the fused kernel's reference in tests). */
+export function composedSoftmaxCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, classWeights?: number[]): tf.Scalar {
+  const C = logits.shape[3];
   return tf.tidy(() => {
-    const C = logits.shape[3];
-    if (classWeights && classWeights.length !== C) {
-      throw new Error(`classWeights has ${classWeights.length} entries but the model predicts ${C} classes`);
-    }
     const lab = tf.cast(labels, 'int32');
     const valid = tf.logicalAnd(tf.greaterEqual(lab, 0), tf.less(lab, C));
     // Ignored pixels get class 0 for the one-hot, then a zero weight.
