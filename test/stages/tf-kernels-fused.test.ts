@@ -308,6 +308,9 @@ describe('the 3x3 depthwise loop on wasm against the CPU backend', () => {
     { x: [1, 6, 7, 4], stride: 2, rate: 1, pad: 'valid', act: 'linear', bias: true },
     { x: [1, 6, 5, 4], stride: 1, rate: 1, pad: [[0, 0], [1, 0], [0, 2], [0, 0]], act: 'linear', bias: false },
     { x: [1, 1, 1, 4], stride: 1, rate: 1, pad: 'same', act: 'relu', bias: true },
+    // Dilations past the map (ASPP on small maps): most taps fall outside.
+    { x: [2, 4, 5, 8], stride: 1, rate: 6, pad: 'same', act: 'linear', bias: false },
+    { x: [1, 7, 6, 4], stride: 1, rate: 4, pad: 'same', act: 'relu', bias: true },
   ];
   for (const c of cases) {
     it(`x [${c.x}], stride ${c.stride}, rate ${c.rate}, ${JSON.stringify(c.pad)}, ${c.act}${c.bias ? '' : ', no bias'}`, () => {
@@ -323,17 +326,21 @@ describe('the 3x3 depthwise loop on wasm against the CPU backend', () => {
       tf.setBackend('wasm');
       const backend = tf.backend() as unknown as BackendWasm;
       const before = tf.memory().numTensors;
-      const got = tf.tidy(() => {
-        const x = tf.tensor4d(xs, c.x);
-        const w = tf.tensor4d(fs, [3, 3, c.x[3], 1]);
-        const b = tf.tensor1d(bs);
-        // minInterior 0: the loop runs however small the map (the kernels leave small maps to XNNPACK).
-        const info = depthwise3x3(backend, x, w, c.bias ? b : null, c.stride, c.rate, c.pad, c.act, undefined, 0);
-        expect(info).toBeDefined();
-        const y = tf.engine().makeTensorFromTensorInfo(info!);
-        return y.dataSync() as Float32Array;
-      });
+      // minInterior 0: the row loop (dw3x3) however small the map; Infinity: tap by tap (dw3x3_taps).
+      const run = (minInterior: number) =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(xs, c.x);
+          const w = tf.tensor4d(fs, [3, 3, c.x[3], 1]);
+          const b = tf.tensor1d(bs);
+          const info = depthwise3x3(backend, x, w, c.bias ? b : null, c.stride, c.rate, c.pad, c.act, undefined, minInterior);
+          expect(info).toBeDefined();
+          const y = tf.engine().makeTensorFromTensorInfo(info!);
+          return y.dataSync() as Float32Array;
+        });
+      const got = run(0);
       expectClose(got, expected, 1e-5);
+      // The same sums in the same order: equal to the bit.
+      expect(run(Infinity)).toEqual(got);
       expect(tf.memory().numTensors).toBe(before);
     });
   }

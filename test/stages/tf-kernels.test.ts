@@ -231,15 +231,19 @@ describe('DepthwiseConv2dNative gradients', () => {
     }
   }
 
-  const dilated: Case[] = [
+  const dilated: (Case & { d?: [number, number] })[] = [
     { n: 2, h: 9, w: 8, c: 3, k: [3, 3], s: [1, 1], pad: 'same' },
     { n: 1, h: 11, w: 9, c: 2, k: [3, 2], s: [1, 1], pad: 'valid' },
     { n: 2, h: 10, w: 10, c: 3, k: [3, 3], s: [1, 1], pad: [[0, 0], [1, 3], [2, 0], [0, 0]] },
+    // Channels a multiple of 4, equal dilations: the SIMD filter gradient and the 3x3 loops
+    // (the trunk's rate-2 layers and ASPP's rates on small maps, trained without space-to-batch).
+    { n: 2, h: 9, w: 8, c: 8, k: [3, 3], s: [1, 1], pad: 'same', d: [2, 2] },
+    { n: 2, h: 6, w: 7, c: 4, k: [3, 3], s: [1, 1], pad: 'same', d: [6, 6] },
   ];
   for (const c of dilated) {
+    const d: [number, number] = c.d ?? [2, 3];
     for (const m of [1, 2]) {
-      it(`match the definition with dilation 2x3: ${label(c)} multiplier ${m}`, () => {
-        const d: [number, number] = [2, 3];
+      it(`match the definition with dilation ${d[0]}x${d[1]}: ${label(c)} multiplier ${m}`, () => {
         const x = random(c.n * c.h * c.w * c.c);
         const filter = random(c.k[0] * c.k[1] * c.c * m);
         const info = tf.backend_util.computeConv2DInfo([c.n, c.h, c.w, c.c], [...c.k, c.c, m], c.s, d, c.pad as 'same', undefined, true);

@@ -206,7 +206,7 @@ export function wasmDepthwiseBackpropFilter(args: {
     const c = info.inChannels;
     const co = info.outChannels;
     const m = co / c;
-    const simd = m === 1 && c % 4 === 0 && info.dilationHeight === 1 && info.dilationWidth === 1 ? simdKernels(backend) : undefined;
+    const simd = m === 1 && c % 4 === 0 ? simdKernels(backend) : undefined;
     if (simd != null) {
       // The SIMD loop: nine taps of c channels accumulate in place. XNNPACK's
       // depthwise convolution with a whole feature map as its kernel (below)
@@ -215,6 +215,7 @@ export function wasmDepthwiseBackpropFilter(args: {
       simd.dw_filter_grad(
         ptr(backend, x), ptr(backend, dy), sums.a32, sums.a64, n, info.inHeight, info.inWidth, c, info.outHeight, info.outWidth,
         info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
+        info.dilationHeight, info.dilationWidth,
       );
       const out = backend.makeOutput(info.filterShape, 'float32');
       heap(backend, out).set(sums.totals());

@@ -18,7 +18,7 @@ export interface SimdKernels {
   affine3(dz: number, x: number, p: number, q: number, r: number, out: number, pixels: number, c: number): void;
   dw_filter_grad(
     x: number, dy: number, a32: number, a64: number, n: number, h: number, w: number, c: number, ho: number, wo: number,
-    kh: number, kw: number, sh: number, sw: number, top: number, left: number,
+    kh: number, kw: number, sh: number, sw: number, top: number, left: number, dh: number, dw: number,
   ): void;
   sgd_momentum(w: number, acc: number, g: number, wOut: number, accOut: number, n: number, momentum: number, wd: number, rate: number, decay: number): void;
   copy_rows(src: number, srcStride: number, dst: number, dstStride: number, rows: number, bytes: number): void;
@@ -30,6 +30,10 @@ export interface SimdKernels {
     s: number, d: number, top: number, left: number, xlo: number, xhi: number, lo: number, hi: number,
   ): void;
   gemm_bias_act(a: number, bp: number, bias: number, c: number, m: number, k: number, n: number, lo: number, hi: number): void;
+  dw3x3_taps(
+    x: number, w: number, bias: number, y: number, n: number, h: number, wd: number, c: number, ho: number, wo: number,
+    s: number, d: number, top: number, left: number, lo: number, hi: number,
+  ): void;
   conv_filter_grad(
     x: number, dy: number, a32: number, a64: number, n: number, h: number, w: number, ci: number, ho: number, wo: number, co: number,
     kh: number, kw: number, sh: number, sw: number, top: number, left: number,

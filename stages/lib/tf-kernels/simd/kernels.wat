@@ -182,13 +182,14 @@
         (local.set $out (i32.add (local.get $out) (local.get $cb)))
         (br $px))))
 
-  ;; Depthwise filter gradient, multiplier 1, dilation 1: dW[i, j, ch] = sum over images and
-  ;; output pixels of x[b, oy*sh + i - top, ox*sw + j - left, ch] * dy[b, oy, ox, ch] (taps outside
-  ;; x read zero), added into a64 (kh*kw*c doubles; a32: as many zeroed floats).
+  ;; Depthwise filter gradient, multiplier 1: dW[i, j, ch] = sum over images and output pixels
+  ;; of x[b, oy*sh + i*dh - top, ox*sw + j*dw - left, ch] * dy[b, oy, ox, ch] (taps outside x
+  ;; read zero; dh, dw the dilation), added into a64 (kh*kw*c doubles; a32: as many zeroed floats).
   (func (export "dw_filter_grad")
     (param $x i32) (param $dy i32) (param $a32 i32) (param $a64 i32)
     (param $n i32) (param $h i32) (param $w i32) (param $c i32) (param $ho i32) (param $wo i32)
     (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $top i32) (param $left i32)
+    (param $dh i32) (param $dw i32)
     (local $b i32) (local $oy i32) (local $ox i32) (local $i i32) (local $j i32) (local $iy i32) (local $ix i32)
     (local $k i32) (local $cb i32) (local $xp i32) (local $ap i32) (local $d i32) (local $count i32) (local $taps i32)
     (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
@@ -205,13 +206,13 @@
           (local.set $i (i32.const 0))
           (block $iDone (loop $iLoop
             (br_if $iDone (i32.ge_u (local.get $i) (local.get $kh)))
-            (local.set $iy (i32.sub (i32.add (i32.mul (local.get $oy) (local.get $sh)) (local.get $i)) (local.get $top)))
+            (local.set $iy (i32.sub (i32.add (i32.mul (local.get $oy) (local.get $sh)) (i32.mul (local.get $i) (local.get $dh))) (local.get $top)))
             (if (i32.lt_u (local.get $iy) (local.get $h)) ;; unsigned: also rejects iy < 0
               (then
                 (local.set $j (i32.const 0))
                 (block $jDone (loop $jLoop
                   (br_if $jDone (i32.ge_u (local.get $j) (local.get $kw)))
-                  (local.set $ix (i32.sub (i32.add (i32.mul (local.get $ox) (local.get $sw)) (local.get $j)) (local.get $left)))
+                  (local.set $ix (i32.sub (i32.add (i32.mul (local.get $ox) (local.get $sw)) (i32.mul (local.get $j) (local.get $dw))) (local.get $left)))
                   (if (i32.lt_u (local.get $ix) (local.get $w))
                     (then
                       (local.set $xp (i32.add (local.get $x)
@@ -727,5 +728,105 @@
         (br $cs)))
       (local.set $p0 (i32.add (local.get $p0) (i32.const 64)))
       (br $blocks)))
+  )
+
+  ;; The same depthwise 3x3 convolution as dw3x3 (same results: sums from the bias, taps
+  ;; added in row-major order), tap by tap: y = bias, then for each of the 9 taps and each
+  ;; output row it reaches, y[row, ox0 .. ox1) += x[...] * w[tap] over the columns whose tap
+  ;; lies inside x (computed, not tested per pixel), then the clamp. For small maps and
+  ;; large dilations, where most pixels touch the border and dw3x3's per-tap tests (and
+  ;; XNNPACK's padded indirection) are slow: the output is read and written 9 times, which
+  ;; stays in cache at these sizes.
+  (func (export "dw3x3_taps")
+    (param $x i32) (param $wt i32) (param $bias i32) (param $y i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
+    (param $ho i32) (param $wo i32) (param $s i32) (param $d i32) (param $top i32) (param $left i32)
+    (param $lo f32) (param $hi f32)
+    (local $cb i32) (local $pixels i32) (local $p i32) (local $k i32) (local $i i32) (local $j i32) (local $b i32)
+    (local $oy i32) (local $iy i32) (local $ox i32) (local $ox1 i32) (local $lower i32) (local $upper i32)
+    (local $yp i32) (local $xp i32) (local $wp i32) (local $xs i32) (local $vlo v128) (local $vhi v128)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $pixels (i32.mul (i32.mul (local.get $n) (local.get $ho)) (local.get $wo)))
+    (local.set $xs (i32.mul (local.get $cb) (local.get $s)))
+    ;; y = bias (or 0).
+    (local.set $yp (local.get $y))
+    (local.set $p (i32.const 0))
+    (block $initDone (loop $init
+      (br_if $initDone (i32.ge_u (local.get $p) (local.get $pixels)))
+      (local.set $k (i32.const 0))
+      (loop $ch
+        (v128.store (i32.add (local.get $yp) (local.get $k))
+          (if (result v128) (local.get $bias)
+            (then (v128.load (i32.add (local.get $bias) (local.get $k))))
+            (else (v128.const i32x4 0 0 0 0))))
+        (br_if $ch (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $cb))))
+      (local.set $yp (i32.add (local.get $yp) (local.get $cb)))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $init)))
+    ;; The taps, row-major.
+    (local.set $i (i32.const 0))
+    (block $iDone (loop $iLoop
+      (br_if $iDone (i32.ge_u (local.get $i) (i32.const 3)))
+      (local.set $j (i32.const 0))
+      (block $jDone (loop $jLoop
+        (br_if $jDone (i32.ge_u (local.get $j) (i32.const 3)))
+        (local.set $wp (i32.add (local.get $wt) (i32.mul (i32.add (i32.mul (local.get $i) (i32.const 3)) (local.get $j)) (local.get $cb))))
+        ;; Output columns whose input column ox*s + j*d - left lies in [0, w): [ox, ox1).
+        (local.set $lower (i32.sub (local.get $left) (i32.mul (local.get $j) (local.get $d))))
+        (local.set $ox (if (result i32) (i32.le_s (local.get $lower) (i32.const 0))
+          (then (i32.const 0))
+          (else (i32.div_u (i32.add (local.get $lower) (i32.sub (local.get $s) (i32.const 1))) (local.get $s)))))
+        (local.set $upper (i32.add (i32.sub (local.get $w) (i32.const 1)) (local.get $lower)))
+        (local.set $ox1 (if (result i32) (i32.lt_s (local.get $upper) (i32.const 0))
+          (then (i32.const 0))
+          (else (i32.add (i32.div_u (local.get $upper) (local.get $s)) (i32.const 1)))))
+        (if (i32.gt_u (local.get $ox1) (local.get $wo)) (then (local.set $ox1 (local.get $wo))))
+        (if (i32.lt_u (local.get $ox) (local.get $ox1)) (then
+          (local.set $b (i32.const 0))
+          (block $bDone (loop $bLoop
+            (br_if $bDone (i32.ge_u (local.get $b) (local.get $n)))
+            (local.set $oy (i32.const 0))
+            (block $yDone (loop $yLoop
+              (br_if $yDone (i32.ge_u (local.get $oy) (local.get $ho)))
+              (local.set $iy (i32.sub (i32.add (i32.mul (local.get $oy) (local.get $s)) (i32.mul (local.get $i) (local.get $d))) (local.get $top)))
+              (if (i32.lt_u (local.get $iy) (local.get $h)) ;; unsigned: also rejects iy < 0
+                (then
+                  (local.set $yp (i32.add (local.get $y)
+                    (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $ho)) (local.get $oy)) (local.get $wo)) (local.get $ox)) (local.get $cb))))
+                  (local.set $xp (i32.add (local.get $x)
+                    (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (local.get $iy)) (local.get $w))
+                      (i32.sub (i32.mul (local.get $ox) (local.get $s)) (local.get $lower))) (local.get $cb))))
+                  (local.set $p (local.get $ox))
+                  (block $pDone (loop $pLoop
+                    (br_if $pDone (i32.ge_u (local.get $p) (local.get $ox1)))
+                    (local.set $k (i32.const 0))
+                    (loop $ch2
+                      (v128.store (i32.add (local.get $yp) (local.get $k))
+                        (f32x4.add (v128.load (i32.add (local.get $yp) (local.get $k)))
+                          (f32x4.mul (v128.load (i32.add (local.get $xp) (local.get $k))) (v128.load (i32.add (local.get $wp) (local.get $k))))))
+                      (br_if $ch2 (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $cb))))
+                    (local.set $yp (i32.add (local.get $yp) (local.get $cb)))
+                    (local.set $xp (i32.add (local.get $xp) (local.get $xs)))
+                    (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                    (br $pLoop)))))
+              (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+              (br $yLoop)))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $bLoop)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jLoop)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $iLoop)))
+    ;; The activation's clamp.
+    (local.set $vlo (f32x4.splat (local.get $lo)))
+    (local.set $vhi (f32x4.splat (local.get $hi)))
+    (local.set $yp (local.get $y))
+    (local.set $p (i32.mul (local.get $pixels) (local.get $cb)))
+    (local.set $k (i32.const 0))
+    (block $clampDone (loop $clamp
+      (br_if $clampDone (i32.ge_u (local.get $k) (local.get $p)))
+      (v128.store (i32.add (local.get $yp) (local.get $k))
+        (f32x4.pmin (f32x4.pmax (v128.load (i32.add (local.get $yp) (local.get $k))) (local.get $vlo)) (local.get $vhi)))
+      (local.set $k (i32.add (local.get $k) (i32.const 16)))
+      (br $clamp)))
   )
 )
