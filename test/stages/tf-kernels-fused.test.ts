@@ -5,7 +5,10 @@ import { initBackends } from '../../bench/train-step-backends.ts';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { atrous, type Conv } from '../../stages/lib/tf/atrous.ts';
 import { depthwise3x3 } from '../../stages/lib/tf-kernels/wasm-depthwise.ts';
-import { adamStep, biasAct, convBiasAct, groupNormAct, registerFastCpuKernels, sgdMomentumStep, registerWasmTrainingKernels, softmaxCrossEntropy, type FusedActivation } from '../../stages/lib/tf-kernels/index.ts';
+import {
+  adamStep, biasAct, convBiasAct, groupNormAct, registerFastCpuKernels, sgdMomentumStep, registerWasmTrainingKernels, softmaxCrossEntropy, trainsDilatedDepthwise,
+  type FusedActivation,
+} from '../../stages/lib/tf-kernels/index.ts';
 import { composedSoftmaxCrossEntropy } from '../../stages/lib/tf/loss.ts';
 import { expNonPositive } from '../../stages/lib/tf-kernels/softmax-ce.ts';
 
@@ -286,14 +289,52 @@ describe('atrous layers outside training: one dilated kernel', () => {
     }
   }
 
-  it('a dilated conv + bias + activation refuses a gradient', () => {
+  it('a dilated conv + bias + activation refuses a gradient, but for depthwise layers on wasm', () => {
+    const attempt = (backend: string, depthwise: boolean) => {
+      tf.setBackend(backend);
+      tf.tidy(() => {
+        const w = tf.ones([3, 3, 4, depthwise ? 1 : 4]) as tf.Tensor4D;
+        const b = tf.zeros([4]) as tf.Tensor1D;
+        const f = (a: tf.Tensor) => tf.sum(convBiasAct(a as tf.Tensor4D, w, b, { depthwise, strides: [1, 1], pad: 'same', activation: 'linear', dilations: [2, 2] })!);
+        tf.grad(f)(tf.ones([1, 5, 5, 4]));
+      });
+    };
+    // tfjs's CPU depthwise input gradient ignores dilations.
+    expect(() => attempt('cpu', true)).toThrow(/dilated/);
+    expect(() => attempt('wasm', false)).toThrow(/dilated/);
+    expect(() => attempt('wasm', true)).not.toThrow();
     tf.setBackend('cpu');
-    tf.tidy(() => {
-      const w = tf.ones([3, 3, 2, 1]) as tf.Tensor4D;
-      const b = tf.zeros([2]) as tf.Tensor1D;
-      const f = (a: tf.Tensor) => tf.sum(convBiasAct(a as tf.Tensor4D, w, b, { depthwise: true, strides: [1, 1], pad: 'same', activation: 'linear', dilations: [2, 2] })!);
-      expect(() => tf.grad(f)(tf.ones([1, 5, 5, 2]))).toThrow(/dilated/);
-    });
+    expect(trainsDilatedDepthwise()).toBe(false);
+    tf.setBackend('wasm');
+    expect(trainsDilatedDepthwise()).toBe(true);
+  });
+
+  it("wasm trains dilated depthwise layers directly: the space-to-batch route's gradients", async () => {
+    tf.setBackend('wasm');
+    // Rate 2 on the trunk's 16x16 maps, ASPP's 6 and 12 (most taps in the padding).
+    for (const [shape, rate] of [[[2, 9, 7, 8], 2], [[2, 16, 16, 8], 6], [[1, 16, 16, 4], 12]] as [[number, number, number, number], number][]) {
+      for (const fused of [true, false]) {
+        const c = shape[3];
+        const x = tf.tensor4d(random(shape.reduce((a, v) => a * v, 1), 2), shape);
+        const w = tf.tensor4d(random(9 * c, 1), [3, 3, c, 1]);
+        const b = tf.tensor1d(random(c, 1));
+        const weights = tf.tensor4d(random(shape.reduce((a, v) => a * v, 1), 1), shape);
+        // Fused: conv + bias + relu6 (the trunk); plain: a zero bias, linear (ASPP, as layers.ts runs it).
+        const convWith = (bias: tf.Tensor1D): Conv => (a, f, pad, r = 1) =>
+          convBiasAct(a, f, fused ? bias : tf.zeros([c]), { depthwise: true, strides: [1, 1], pad, activation: fused ? 'relu6' : 'linear', ...(r > 1 ? { dilations: [r, r] as [number, number] } : {}) })!;
+        // Gradients for x, the filter and (fused) the bias.
+        const run = (direct: boolean) =>
+          tf.grads((...t: tf.Tensor[]) =>
+            tf.sum(tf.mul(atrous(t[0] as tf.Tensor4D, t[1] as tf.Tensor4D, rate, convWith((t[2] ?? b) as tf.Tensor1D), direct), weights)),
+          )(fused ? [x, w, b] : [x, w]);
+        const viaSpace = run(false);
+        const profile = await tf.profile(() => run(true));
+        expect(profile.kernelNames).not.toContain('SpaceToBatchND');
+        const direct = profile.result as tf.Tensor[];
+        for (let i = 0; i < (fused ? 3 : 2); i++) expectClose(direct[i]!.dataSync() as Float32Array, viaSpace[i]!.dataSync() as Float32Array, 1e-5);
+        tf.dispose([x, w, b, weights, ...viaSpace, ...direct]);
+      }
+    }
   });
 });
 

@@ -32,8 +32,10 @@ export interface ConvBiasActAttrs {
   pad: 'same' | 'valid';
   activation: FusedActivation;
   /**
-   * Dilation, forward only (inference): no gradient is defined for rates
-   * above 1; atrous.ts writes trained dilated layers as space-to-batch.
+   * Dilation. Trained only for depthwise layers at stride 1 on backends
+   * whose depthwise gradient kernels take dilations (ours on wasm:
+   * {@link trainsDilatedDepthwise}); elsewhere forward only, and atrous.ts
+   * writes trained dilated layers as space-to-batch.
    */
   dilations?: [number, number];
 }
@@ -112,13 +114,14 @@ export function registerConvBiasActGradient(): void {
     outputsToSave: [true],
     gradFunc: (dy, saved, attrs) => {
       const a = attrs as unknown as ConvBiasActAttrs;
-      if (a.dilations != null && a.dilations.some((d) => d !== 1)) {
-        throw new Error('tf-kernels: no gradient for a dilated conv + bias + activation (train atrous layers through stages/lib/tf/atrous.ts)');
+      const dilations = a.dilations ?? [1, 1];
+      if (dilations.some((d) => d !== 1) && !(a.depthwise && a.strides.every((v) => v === 1) && trainsDilatedDepthwise())) {
+        throw new Error('tf-kernels: no gradient for this dilated conv + bias + activation (train atrous layers through stages/lib/tf/atrous.ts)');
       }
       const [x, filter, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
       const [dz, db] = tf.engine().runKernel(ACT_GRAD, { dy: dy as tf.Tensor, y }, { activation: a.activation }) as [tf.Tensor4D, tf.Tensor1D];
       const e = tf.engine();
-      const geometry = { strides: a.strides, pad: a.pad, dilations: [1, 1], dataFormat: 'NHWC' };
+      const geometry = { strides: a.strides, pad: a.pad, dilations, dataFormat: 'NHWC' };
       return a.depthwise
         ? {
             x: () => e.runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dz, filter }, { ...geometry, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
@@ -141,6 +144,29 @@ export function registerConvBiasActGradient(): void {
 export function convBiasAct(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, attrs: ConvBiasActAttrs): tf.Tensor4D | undefined {
   if (!hasConvBiasAct()) return undefined;
   return tf.engine().runKernel(CONV_BIAS_ACT, { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/**
+ * Whether the active backend trains dilated depthwise convolutions directly
+ * (through {@link convBiasAct} with `dilations`): its depthwise gradient
+ * kernels are ours on wasm, which take dilations (tfjs's CPU kernels ignore
+ * them). Saves space-to-batch's copies and its padded phase images (at ASPP's
+ * rate 12 on a 16x16 map, 9x the pixels).
+ */
+export function trainsDilatedDepthwise(): boolean {
+  return hasConvBiasAct() && dilatedDepthwiseBackends.has(tf.getBackend());
+}
+
+/**
+ * Backends whose depthwise gradient kernels are ours (registered by index.ts).
+ * A set, not a comparison with the registered kernel function: a profiler or
+ * tracer that wraps the kernels still runs ours.
+ */
+const dilatedDepthwiseBackends = new Set<string>();
+
+/** Records that `backendName` runs our dilation-aware depthwise gradient kernels. */
+export function markDilatedDepthwiseGradients(backendName: string): void {
+  dilatedDepthwiseBackends.add(backendName);
 }
 
 /** Whether the active backend runs {@link convBiasAct} as one op. */

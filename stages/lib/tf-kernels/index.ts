@@ -23,9 +23,11 @@ import {
   wasmGroupNorm,
   wasmGroupNormGrad,
 } from './group-norm.ts';
-import { ACT_GRAD, CONV_BIAS_ACT, cpuActGrad, cpuConvBiasAct, registerConvBiasActGradient, wasmActGrad, wasmConvBiasAct } from './conv-bias-act.ts';
+import {
+  ACT_GRAD, CONV_BIAS_ACT, cpuActGrad, cpuConvBiasAct, markDilatedDepthwiseGradients, registerConvBiasActGradient, wasmActGrad, wasmConvBiasAct,
+} from './conv-bias-act.ts';
 export { biasAct, groupNormAct, type GroupNormAttrs } from './group-norm.ts';
-export { convBiasAct, hasConvBiasAct, type ConvBiasActAttrs } from './conv-bias-act.ts';
+export { convBiasAct, hasConvBiasAct, trainsDilatedDepthwise, type ConvBiasActAttrs } from './conv-bias-act.ts';
 import { SGD_MOMENTUM, cpuSgdMomentum, wasmSgdMomentum } from './sgd.ts';
 export { sgdMomentumStep, type SgdAttrs } from './sgd.ts';
 import { ADAM, adamKernelFunc } from './adam.ts';
@@ -83,6 +85,8 @@ export function registerWasmTrainingKernels(): void {
   registerGroupNormGradient();
   registerConvBiasActGradient();
   for (const [name, fn] of wasmKernels) install(name, 'wasm', fn);
+  // Ours take dilations (wasmDepthwiseBackpropInput / -Filter): dilated depthwise layers train directly.
+  markDilatedDepthwiseGradients('wasm');
   if (spaceBatch == null) {
     // The stock kernels stay the fallback for ranks other than 4.
     const stockS2B = (getKernel('SpaceToBatchND', 'wasm') as KernelConfig | undefined)?.kernelFunc;

@@ -25,9 +25,11 @@ export type Conv = (x: tf.Tensor4D, f: tf.Tensor4D, pad: 'same' | 'valid', rate?
  * convolution runs dilated in one kernel instead (XNNPACK and tfjs's CPU
  * kernels take dilations in the forward pass): the same sums without the
  * space-to-batch copies and the padded phase images, about 3% of an inference
- * pass of the production model.
+ * pass of the production model. So it does in training when
+ * `dilatedGradient` says `conv` has a gradient at any rate (our depthwise
+ * kernels on wasm: tf-kernels' trainsDilatedDepthwise).
  */
-export function atrous(x: tf.Tensor4D, filter: tf.Tensor4D, rate: number, conv: Conv): tf.Tensor4D {
+export function atrous(x: tf.Tensor4D, filter: tf.Tensor4D, rate: number, conv: Conv, dilatedGradient = false): tf.Tensor4D {
   if (!Number.isInteger(rate) || rate < 1) throw new Error(`atrous rate must be a positive integer, got ${rate}`);
   if (rate === 1) return conv(x, filter, 'same');
   const [, H, W] = x.shape;
@@ -39,7 +41,7 @@ export function atrous(x: tf.Tensor4D, filter: tf.Tensor4D, rate: number, conv: 
     const centre = tf.slice(filter, [(kh - 1) / 2, (kw - 1) / 2, 0, 0], [1, 1, -1, -1]);
     return conv(x, centre, 'valid');
   }
-  if (!tf.engine().isTapeOn()) return conv(x, filter, 'same', rate);
+  if (!tf.engine().isTapeOn() || dilatedGradient) return conv(x, filter, 'same', rate);
   // 'same' padding of the dilated kernel, split as TensorFlow does (extra at
   // the end), plus enough to make each dimension divisible by the rate.
   const totalH = (kh - 1) * rate;

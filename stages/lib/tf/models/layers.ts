@@ -21,7 +21,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { atrous, type Conv } from '../atrous.ts';
 import { Rng } from '../rng.ts';
-import { biasAct, convBiasAct, groupNormAct, hasConvBiasAct, type FusedActivation } from '../../tf-kernels/index.ts';
+import { biasAct, convBiasAct, groupNormAct, hasConvBiasAct, trainsDilatedDepthwise, type FusedActivation } from '../../tf-kernels/index.ts';
 import type { NormKind } from './config.ts';
 
 export interface ParamInfo {
@@ -162,12 +162,19 @@ export function conv(net: Net, name: string, x: tf.Tensor4D, k: number, cout: nu
  * elsewhere conv, then {@link addBias}.
  */
 function convLayer(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | undefined, depthwise: boolean, stride: number, rate: number, act: NormActivation): tf.Tensor4D {
+  // Dilated depthwise layers train without space-to-batch where the kernels allow (wasm).
+  const direct = depthwise && trainsDilatedDepthwise();
   if (b && hasConvBiasAct()) {
     const fused: Conv = (a, f, pad, r = 1) => convBiasAct(a, f, b, { depthwise, strides: [stride, stride], pad, activation: act, ...(r > 1 ? { dilations: [r, r] as [number, number] } : {}) })!;
-    return stride > 1 ? fused(x, w, 'same') : atrous(x, w, rate, fused);
+    return stride > 1 ? fused(x, w, 'same') : atrous(x, w, rate, fused, direct);
   }
-  const plain: Conv = (a, f, pad, r = 1) => (depthwise ? tf.depthwiseConv2d(a, f, stride, pad, 'NHWC', r) : tf.conv2d(a, f, stride, pad, 'NHWC', r));
-  const y = stride > 1 ? plain(x, w, 'same') : atrous(x, w, rate, plain);
+  const plain: Conv = (a, f, pad, r = 1) =>
+    !depthwise
+      ? tf.conv2d(a, f, stride, pad, 'NHWC', r)
+      : r > 1 && direct
+        ? convBiasAct(a, f, tf.zeros([f.shape[2]]), { depthwise, strides: [1, 1], pad, activation: 'linear', dilations: [r, r] })!
+        : tf.depthwiseConv2d(a, f, stride, pad, 'NHWC', r);
+  const y = stride > 1 ? plain(x, w, 'same') : atrous(x, w, rate, plain, direct);
   return b ? addBias(y, b, act) : activate(y, act);
 }
 
