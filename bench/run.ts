@@ -18,7 +18,7 @@ const ALL: Record<string, string[]> = {
   synth: ['synth.ts', '64', '128'],
   image: ['image.ts', '16', '2'],
   // The production model and the bench net, each against its PyTorch twin at 1 and 2 threads.
-  train: ['train-step.ts', '--model', 'both', '--size', '256', '--batch', '2', '--steps', '5', '--warmup', '3', '--infer-reps', '10', '--rounds', '2'],
+  train: ['train-step.ts', '--model', 'both', '--size', '256', '--batch', '2', '--steps', '5', '--warmup', '3', '--infer-reps', '10', '--rounds', '3'],
   // The bench net on every tfjs setup, stock CPU included (over 20 minutes).
   'train-step': ['train-step.ts', '--model', 'bench', '--variants', 'wasm,cpu-fast,cpu-stock,torch-2t', '--size', '256', '--batch', '2', '--steps', '3'],
   slurm: ['slurm.ts', '5', '1000', '100', '5'],

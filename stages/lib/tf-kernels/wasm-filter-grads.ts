@@ -212,7 +212,13 @@ export function wasmDepthwiseBackpropFilter(args: {
       // depthwise convolution with a whole feature map as its kernel (below)
       // ran at ~5 ns per multiply-add.
       const sums = sumScratch(calls, backend, info.filterHeight * info.filterWidth * c);
-      simd.dw_filter_grad(
+      if (info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === info.strideWidth && info.dilationHeight === info.dilationWidth) {
+        // 3x3 (every depthwise layer of MobileNetV2): row sums in registers, ~3x the loop below.
+        simd.dw3x3_filter_grad(
+          ptr(backend, x), ptr(backend, dy), sums.a64, n, info.inHeight, info.inWidth, c, info.outHeight, info.outWidth,
+          info.strideHeight, info.dilationHeight, info.padInfo.top, info.padInfo.left,
+        );
+      } else simd.dw_filter_grad(
         ptr(backend, x), ptr(backend, dy), sums.a32, sums.a64, n, info.inHeight, info.inWidth, c, info.outHeight, info.outWidth,
         info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
         info.dilationHeight, info.dilationWidth,

@@ -30,6 +30,10 @@ export interface SimdKernels {
     s: number, d: number, top: number, left: number, xlo: number, xhi: number, lo: number, hi: number,
   ): void;
   gemm_bias_act(a: number, bp: number, bias: number, c: number, m: number, k: number, n: number, lo: number, hi: number): void;
+  dw3x3_filter_grad(
+    x: number, dy: number, a64: number, n: number, h: number, w: number, c: number, ho: number, wo: number,
+    s: number, d: number, top: number, left: number,
+  ): void;
   dw3x3_taps(
     x: number, w: number, bias: number, y: number, n: number, h: number, wd: number, c: number, ho: number, wo: number,
     s: number, d: number, top: number, left: number, lo: number, hi: number,

@@ -36,6 +36,13 @@
         (local.set $a64 (i32.add (local.get $a64) (i32.const 32)))
         (br $next))))
 
+  ;; f64 a64[0..3] += the 4 float32 lanes of v.
+  (func $addPromoted (param $a64 i32) (param $v v128)
+    (v128.store (local.get $a64) (f64x2.add (v128.load (local.get $a64)) (f64x2.promote_low_f32x4 (local.get $v))))
+    (v128.store offset=16 (local.get $a64)
+      (f64x2.add (v128.load offset=16 (local.get $a64))
+        (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))))
+
   ;; The gradient of an activation from its output y, over `rows` rows of c
   ;; channels: dz = dy * act'(z) (act 1 relu: y > 0; act 2 relu6: 0 < y < 6),
   ;; written to dz, and per channel sums of dz added into a64 (c doubles; a32
@@ -828,5 +835,129 @@
         (f32x4.pmin (f32x4.pmax (v128.load (i32.add (local.get $yp) (local.get $k))) (local.get $vlo)) (local.get $vhi)))
       (local.set $k (i32.add (local.get $k) (i32.const 16)))
       (br $clamp)))
+  )
+
+  ;; Depthwise 3x3 filter gradient, multiplier 1, any stride s, dilation d and padding (as
+  ;; dw_filter_grad): dW[i, j, ch] = sum of x[b, oy*s + i*d - top, ox*s + j*d - left, ch] *
+  ;; dy[b, oy, ox, ch], added into a64 (9*c doubles). Per output row, tap and 4 channels the
+  ;; products over the row's columns that reach inside x (computed, not tested) accumulate
+  ;; in registers (4 chains, columns mod 4, summed pairwise), and each row's sum is added
+  ;; into the float64 totals: dw_filter_grad reads and writes its float32 sums in memory for
+  ;; every pixel and tap (~3x slower). Fixed order: deterministic.
+  (func (export "dw3x3_filter_grad")
+    (param $x i32) (param $dy i32) (param $a64 i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
+    (param $ho i32) (param $wo i32) (param $s i32) (param $d i32) (param $top i32) (param $left i32)
+    (local $cb i32) (local $xs i32) (local $b i32) (local $oy i32) (local $iy i32) (local $i i32) (local $j i32)
+    (local $lower i32) (local $upper i32) (local $ox0 i32) (local $ox1 i32) (local $k i32) (local $ox i32)
+    (local $xrow i32) (local $dyrow i32) (local $xp i32) (local $dp i32) (local $ap i32)
+    (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $xs (i32.mul (local.get $cb) (local.get $s)))
+    (block $bDone (loop $bLoop
+      (br_if $bDone (i32.ge_u (local.get $b) (local.get $n)))
+      (local.set $oy (i32.const 0))
+      (block $yDone (loop $yLoop
+        (br_if $yDone (i32.ge_u (local.get $oy) (local.get $ho)))
+        (local.set $dyrow (i32.add (local.get $dy) (i32.mul (i32.mul (i32.add (i32.mul (local.get $b) (local.get $ho)) (local.get $oy)) (local.get $wo)) (local.get $cb))))
+        (local.set $i (i32.const 0))
+        (block $iDone (loop $iLoop
+          (br_if $iDone (i32.ge_u (local.get $i) (i32.const 3)))
+          (local.set $iy (i32.sub (i32.add (i32.mul (local.get $oy) (local.get $s)) (i32.mul (local.get $i) (local.get $d))) (local.get $top)))
+          (if (i32.lt_u (local.get $iy) (local.get $h)) ;; unsigned: also rejects iy < 0
+            (then
+              (local.set $xrow (i32.add (local.get $x) (i32.mul (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (local.get $iy)) (local.get $w)) (local.get $cb))))
+              (local.set $j (i32.const 0))
+              (block $jDone (loop $jLoop
+                (br_if $jDone (i32.ge_u (local.get $j) (i32.const 3)))
+                ;; Output columns whose input column ox*s + j*d - left lies in [0, w): [ox0, ox1).
+                (local.set $lower (i32.sub (local.get $left) (i32.mul (local.get $j) (local.get $d))))
+                (local.set $ox0 (if (result i32) (i32.le_s (local.get $lower) (i32.const 0))
+                  (then (i32.const 0))
+                  (else (i32.div_u (i32.add (local.get $lower) (i32.sub (local.get $s) (i32.const 1))) (local.get $s)))))
+                (local.set $upper (i32.add (i32.sub (local.get $w) (i32.const 1)) (local.get $lower)))
+                (local.set $ox1 (if (result i32) (i32.lt_s (local.get $upper) (i32.const 0))
+                  (then (i32.const 0))
+                  (else (i32.add (i32.div_u (local.get $upper) (local.get $s)) (i32.const 1)))))
+                (if (i32.gt_u (local.get $ox1) (local.get $wo)) (then (local.set $ox1 (local.get $wo))))
+                (if (i32.lt_u (local.get $ox0) (local.get $ox1)) (then
+                  (local.set $ap (i32.add (local.get $a64) (i32.shl (i32.mul (i32.add (i32.mul (local.get $i) (i32.const 3)) (local.get $j)) (local.get $c)) (i32.const 3))))
+                  (local.set $k (i32.const 0))
+                  ;; 16 channels (a cache line) at a time along the row, one chain each 4.
+                  (block $blockDone (loop $blockLoop
+                    (br_if $blockDone (i32.gt_u (i32.add (local.get $k) (i32.const 64)) (local.get $cb)))
+                    (local.set $xp (i32.add (i32.add (local.get $xrow) (local.get $k))
+                      (i32.mul (i32.sub (i32.mul (local.get $ox0) (local.get $s)) (local.get $lower)) (local.get $cb))))
+                    (local.set $dp (i32.add (i32.add (local.get $dyrow) (local.get $k)) (i32.mul (local.get $ox0) (local.get $cb))))
+                    (local.set $acc0 (v128.const i32x4 0 0 0 0))
+                    (local.set $acc1 (v128.const i32x4 0 0 0 0))
+                    (local.set $acc2 (v128.const i32x4 0 0 0 0))
+                    (local.set $acc3 (v128.const i32x4 0 0 0 0))
+                    (local.set $ox (local.get $ox0))
+                    (block $oDone (loop $oLoop
+                      (br_if $oDone (i32.ge_u (local.get $ox) (local.get $ox1)))
+                      (local.set $acc0 (f32x4.add (local.get $acc0) (f32x4.mul (v128.load (local.get $xp)) (v128.load (local.get $dp)))))
+                      (local.set $acc1 (f32x4.add (local.get $acc1) (f32x4.mul (v128.load offset=16 (local.get $xp)) (v128.load offset=16 (local.get $dp)))))
+                      (local.set $acc2 (f32x4.add (local.get $acc2) (f32x4.mul (v128.load offset=32 (local.get $xp)) (v128.load offset=32 (local.get $dp)))))
+                      (local.set $acc3 (f32x4.add (local.get $acc3) (f32x4.mul (v128.load offset=48 (local.get $xp)) (v128.load offset=48 (local.get $dp)))))
+                      (local.set $xp (i32.add (local.get $xp) (local.get $xs)))
+                      (local.set $dp (i32.add (local.get $dp) (local.get $cb)))
+                      (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                      (br $oLoop)))
+                    (call $addPromoted (local.get $ap) (local.get $acc0))
+                    (call $addPromoted (i32.add (local.get $ap) (i32.const 32)) (local.get $acc1))
+                    (call $addPromoted (i32.add (local.get $ap) (i32.const 64)) (local.get $acc2))
+                    (call $addPromoted (i32.add (local.get $ap) (i32.const 96)) (local.get $acc3))
+                    (local.set $ap (i32.add (local.get $ap) (i32.const 128)))
+                    (local.set $k (i32.add (local.get $k) (i32.const 64)))
+                    (br $blockLoop)))
+                  ;; The remaining channels 4 at a time, one chain per column mod 4.
+                  (block $kDone (loop $kLoop
+                    (br_if $kDone (i32.ge_u (local.get $k) (local.get $cb)))
+                    (local.set $xp (i32.add (i32.add (local.get $xrow) (local.get $k))
+                      (i32.mul (i32.sub (i32.mul (local.get $ox0) (local.get $s)) (local.get $lower)) (local.get $cb))))
+                    (local.set $dp (i32.add (i32.add (local.get $dyrow) (local.get $k)) (i32.mul (local.get $ox0) (local.get $cb))))
+                    (local.set $acc0 (v128.const i32x4 0 0 0 0))
+                    (local.set $acc1 (v128.const i32x4 0 0 0 0))
+                    (local.set $acc2 (v128.const i32x4 0 0 0 0))
+                    (local.set $acc3 (v128.const i32x4 0 0 0 0))
+                    (local.set $ox (local.get $ox0))
+                    ;; Four columns at a time, one chain each.
+                    (block $qDone (loop $qLoop
+                      (br_if $qDone (i32.gt_u (i32.add (local.get $ox) (i32.const 4)) (local.get $ox1)))
+                      (local.set $acc0 (f32x4.add (local.get $acc0) (f32x4.mul (v128.load (local.get $xp)) (v128.load (local.get $dp)))))
+                      (local.set $xp (i32.add (local.get $xp) (local.get $xs)))
+                      (local.set $dp (i32.add (local.get $dp) (local.get $cb)))
+                      (local.set $acc1 (f32x4.add (local.get $acc1) (f32x4.mul (v128.load (local.get $xp)) (v128.load (local.get $dp)))))
+                      (local.set $xp (i32.add (local.get $xp) (local.get $xs)))
+                      (local.set $dp (i32.add (local.get $dp) (local.get $cb)))
+                      (local.set $acc2 (f32x4.add (local.get $acc2) (f32x4.mul (v128.load (local.get $xp)) (v128.load (local.get $dp)))))
+                      (local.set $xp (i32.add (local.get $xp) (local.get $xs)))
+                      (local.set $dp (i32.add (local.get $dp) (local.get $cb)))
+                      (local.set $acc3 (f32x4.add (local.get $acc3) (f32x4.mul (v128.load (local.get $xp)) (v128.load (local.get $dp)))))
+                      (local.set $xp (i32.add (local.get $xp) (local.get $xs)))
+                      (local.set $dp (i32.add (local.get $dp) (local.get $cb)))
+                      (local.set $ox (i32.add (local.get $ox) (i32.const 4)))
+                      (br $qLoop)))
+                    ;; The last columns on the first chain.
+                    (block $rDone (loop $rLoop
+                      (br_if $rDone (i32.ge_u (local.get $ox) (local.get $ox1)))
+                      (local.set $acc0 (f32x4.add (local.get $acc0) (f32x4.mul (v128.load (local.get $xp)) (v128.load (local.get $dp)))))
+                      (local.set $xp (i32.add (local.get $xp) (local.get $xs)))
+                      (local.set $dp (i32.add (local.get $dp) (local.get $cb)))
+                      (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                      (br $rLoop)))
+                    (call $addPromoted (local.get $ap)
+                      (f32x4.add (f32x4.add (local.get $acc0) (local.get $acc1)) (f32x4.add (local.get $acc2) (local.get $acc3))))
+                    (local.set $ap (i32.add (local.get $ap) (i32.const 32)))
+                    (local.set $k (i32.add (local.get $k) (i32.const 16)))
+                    (br $kLoop)))))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $jLoop)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $iLoop)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $yLoop)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bLoop)))
   )
 )
