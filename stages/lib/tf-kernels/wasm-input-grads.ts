@@ -9,7 +9,7 @@ import {
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendCalls, view } from './backend-calls.ts';
 import { inputGradAxis, type InputGradAxis } from './conv-geometry.ts';
-import { copyRuns } from './wasm-simd.ts';
+import { copyRuns, ptr, simdKernels } from './wasm-simd.ts';
 import { pointwiseInputGrad } from './wasm-gemm.ts';
 
 /**
@@ -132,6 +132,21 @@ export function wasmDepthwiseBackpropInput(args: {
     args.attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
   const info = backend_util.computeConv2DInfo(
     inputShape, filter.shape as [number, number, number, number], strides, dilations ?? 1, pad, dimRoundingMode, true);
+  const simd =
+    info.outChannels === info.inChannels && info.inChannels % 4 === 0 && info.filterHeight === 3 && info.filterWidth === 3 &&
+    info.strideHeight === info.strideWidth && info.strideHeight > 1 && info.dilationHeight === info.dilationWidth
+      ? simdKernels(backend)
+      : undefined;
+  if (simd != null) {
+    // Strided 3x3 layers (MobileNetV2's downsampling depthwise convs): dy's taps added
+    // straight into dx rows, no zero-stuffed copy of dy 4x its size to convolve.
+    const dx = backend.makeOutput(info.inShape, 'float32');
+    simd.dw3x3_input_grad(
+      ptr(backend, dy), ptr(backend, filter), ptr(backend, dx), info.batchSize, info.inHeight, info.inWidth, info.inChannels,
+      info.outHeight, info.outWidth, info.strideHeight, info.dilationHeight, info.padInfo.top, info.padInfo.left,
+    );
+    return dx;
+  }
   const calls = new BackendCalls(args.backend, 'wasm');
   try {
     const rows = inputGradAxis(info.inHeight, info.padInfo.top, info.filterHeight, info.dilationHeight);

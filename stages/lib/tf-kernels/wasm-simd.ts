@@ -34,6 +34,10 @@ export interface SimdKernels {
     x: number, dy: number, a64: number, n: number, h: number, w: number, c: number, ho: number, wo: number,
     s: number, d: number, top: number, left: number,
   ): void;
+  dw3x3_input_grad(
+    dy: number, w: number, dx: number, n: number, h: number, wd: number, c: number, ho: number, wo: number,
+    s: number, d: number, top: number, left: number,
+  ): void;
   dw3x3_taps(
     x: number, w: number, bias: number, y: number, n: number, h: number, wd: number, c: number, ho: number, wo: number,
     s: number, d: number, top: number, left: number, lo: number, hi: number,

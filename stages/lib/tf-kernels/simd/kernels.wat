@@ -960,4 +960,75 @@
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $bLoop)))
   )
+
+  ;; Input gradient of a 3x3 depthwise convolution (multiplier 1) at stride s, dilation d,
+  ;; padding top / left, without zero-stuffing dy: dx[b, iy, ix] = sum over the taps (i, j)
+  ;; with iy = oy*s + i*d - top and ix = ox*s + j*d - left of dy[b, oy, ox] * w[i, j]. Row by
+  ;; row of dx (zeroed, then the taps that land on it added in row-major order over the
+  ;; columns they reach): at stride 2 a quarter of the multiply-adds of the zero-stuffed
+  ;; route and none of its copies. Deterministic.
+  (func (export "dw3x3_input_grad")
+    (param $dy i32) (param $wt i32) (param $dx i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
+    (param $ho i32) (param $wo i32) (param $s i32) (param $d i32) (param $top i32) (param $left i32)
+    (local $cb i32) (local $xs i32) (local $b i32) (local $iy i32) (local $t i32) (local $oy i32) (local $i i32) (local $j i32)
+    (local $lower i32) (local $upper i32) (local $ox0 i32) (local $ox1 i32) (local $ox i32) (local $k i32)
+    (local $row i32) (local $dyrow i32) (local $op i32) (local $ip i32) (local $wp i32)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $xs (i32.mul (local.get $cb) (local.get $s)))
+    (block $bDone (loop $bLoop
+      (br_if $bDone (i32.ge_u (local.get $b) (local.get $n)))
+      (local.set $iy (i32.const 0))
+      (block $yDone (loop $yLoop
+        (br_if $yDone (i32.ge_u (local.get $iy) (local.get $h)))
+        (local.set $row (i32.add (local.get $dx) (i32.mul (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (local.get $iy)) (local.get $w)) (local.get $cb))))
+        (memory.fill (local.get $row) (i32.const 0) (i32.mul (local.get $w) (local.get $cb)))
+        (local.set $i (i32.const 0))
+        (block $iDone (loop $iLoop
+          (br_if $iDone (i32.ge_u (local.get $i) (i32.const 3)))
+          ;; The dy row oy with oy*s + i*d - top = iy, if there is one.
+          (local.set $t (i32.sub (i32.add (local.get $iy) (local.get $top)) (i32.mul (local.get $i) (local.get $d))))
+          (if (i32.and (i32.ge_s (local.get $t) (i32.const 0)) (i32.eqz (i32.rem_u (local.get $t) (local.get $s))))
+            (then
+              (local.set $oy (i32.div_u (local.get $t) (local.get $s)))
+              (if (i32.lt_u (local.get $oy) (local.get $ho))
+                (then
+                  (local.set $dyrow (i32.add (local.get $dy) (i32.mul (i32.mul (i32.add (i32.mul (local.get $b) (local.get $ho)) (local.get $oy)) (local.get $wo)) (local.get $cb))))
+                  (local.set $j (i32.const 0))
+                  (block $jDone (loop $jLoop
+                    (br_if $jDone (i32.ge_u (local.get $j) (i32.const 3)))
+                    ;; dy columns whose dx column ox*s + j*d - left lies in [0, w): [ox0, ox1).
+                    (local.set $lower (i32.sub (local.get $left) (i32.mul (local.get $j) (local.get $d))))
+                    (local.set $ox0 (if (result i32) (i32.le_s (local.get $lower) (i32.const 0))
+                      (then (i32.const 0))
+                      (else (i32.div_u (i32.add (local.get $lower) (i32.sub (local.get $s) (i32.const 1))) (local.get $s)))))
+                    (local.set $upper (i32.add (i32.sub (local.get $w) (i32.const 1)) (local.get $lower)))
+                    (local.set $ox1 (if (result i32) (i32.lt_s (local.get $upper) (i32.const 0))
+                      (then (i32.const 0))
+                      (else (i32.add (i32.div_u (local.get $upper) (local.get $s)) (i32.const 1)))))
+                    (if (i32.gt_u (local.get $ox1) (local.get $wo)) (then (local.set $ox1 (local.get $wo))))
+                    (local.set $wp (i32.add (local.get $wt) (i32.mul (i32.add (i32.mul (local.get $i) (i32.const 3)) (local.get $j)) (local.get $cb))))
+                    (local.set $op (i32.add (local.get $row) (i32.mul (i32.sub (i32.mul (local.get $ox0) (local.get $s)) (local.get $lower)) (local.get $cb))))
+                    (local.set $ip (i32.add (local.get $dyrow) (i32.mul (local.get $ox0) (local.get $cb))))
+                    (local.set $ox (local.get $ox0))
+                    (block $oDone (loop $oLoop
+                      (br_if $oDone (i32.ge_u (local.get $ox) (local.get $ox1)))
+                      (local.set $k (i32.const 0))
+                      (loop $ch
+                        (v128.store (i32.add (local.get $op) (local.get $k))
+                          (f32x4.add (v128.load (i32.add (local.get $op) (local.get $k)))
+                            (f32x4.mul (v128.load (i32.add (local.get $ip) (local.get $k))) (v128.load (i32.add (local.get $wp) (local.get $k))))))
+                        (br_if $ch (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $cb))))
+                      (local.set $op (i32.add (local.get $op) (local.get $xs)))
+                      (local.set $ip (i32.add (local.get $ip) (local.get $cb)))
+                      (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                      (br $oLoop)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $jLoop)))))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $iLoop)))
+        (local.set $iy (i32.add (local.get $iy) (i32.const 1)))
+        (br $yLoop)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bLoop)))
+  )
 )
