@@ -17,6 +17,7 @@ export function modelConfig(p: TrainParams, numClasses: number, trunkWidth?: num
     norm: p.norm,
     asppChannels: p.asppChannels,
     decoderChannels: p.decoderChannels,
+    ...(p.model === 'deeplabv3plus' && p.decoderStride !== 4 ? { decoderStride: p.decoderStride } : {}),
     ...(p.model === 'deeplabv3plus' ? { trunk: pretrained ? ('folded' as const) : ('norm' as const) } : {}),
   };
 }

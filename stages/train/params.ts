@@ -51,6 +51,11 @@ export const trainParams = z
     norm: z.enum(['group', 'batch']).default('group'),
     asppChannels: z.number().int().positive().default(64),
     decoderChannels: z.number().int().positive().default(64),
+    /**
+     * DeepLab v3+'s decoder output stride: 4 as in the paper; 2 adds a skip from the trunk's stride-2
+     * features, 1 also one from a conv on the image itself (finer edges and thin parts).
+     */
+    decoderStride: z.union([z.literal(4), z.literal(2), z.literal(1)]).default(4),
     steps: z.number().int().positive().default(100),
     batch: z.number().int().positive().default(2),
     crop: z.number().int().min(16).default(128),
@@ -63,6 +68,12 @@ export const trainParams = z
     momentum: z.number().min(0).max(1).default(0.9),
     weightDecay: z.number().min(0).default(0.0005),
     power: z.number().min(0).default(0.9),
+    /**
+     * Training loss: pixel-wise cross-entropy (the study's), or cross-entropy plus the Lovász-softmax
+     * loss (Berman et al. 2018), a surrogate of 1 - IoU per class: a thin class counts as much as the
+     * background however few pixels it has.
+     */
+    loss: z.enum(['crossentropy', 'crossentropy+lovasz']).default('crossentropy'),
     /** Per-class loss weights (length = classes). */
     classWeights: z.array(z.number().min(0)).optional(),
     /**

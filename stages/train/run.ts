@@ -171,7 +171,7 @@ export async function runTraining(ctx: StageContext<TrainParams>): Promise<void>
       const t0 = performance.now();
       let loss: number;
       try {
-        loss = trainStep(state.model, state.optimizer, x, y, lr, p.classWeights);
+        loss = trainStep(state.model, state.optimizer, x, y, lr, p.classWeights, p.loss);
       } finally {
         tf.dispose([x, y]);
       }

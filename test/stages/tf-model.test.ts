@@ -26,6 +26,8 @@ describe('models', () => {
   const cases: [string, Partial<ModelConfig>, number, number][] = [
     ['deeplabv3plus OS16', {}, 40, 36],
     ['deeplabv3plus OS8, batch norm', { outputStride: 8, norm: 'batch' }, 33, 47],
+    ['deeplabv3plus, decoder at stride 2', { decoderStride: 2 }, 40, 36],
+    ['deeplabv3plus, decoder at stride 1', { decoderStride: 1 }, 33, 47],
     ['largefov', { arch: 'largefov', outputStride: 8, width: 0.125 }, 36, 30],
   ];
   it.each(cases)('%s gives logits at input size', (_name, over, h, w) => {
@@ -90,6 +92,29 @@ describe('batch norm', () => {
 });
 
 describe('model files', () => {
+  it('a finer decoder adds its skip layers and keeps its stride through save and load', async () => {
+    const names = (c: Partial<ModelConfig>) => {
+      const m = buildModel({ ...tiny, ...c }, { seed: 1 });
+      const n = [...m.store.params.keys()].filter((k) => k.startsWith('decoder/'));
+      m.dispose();
+      return n;
+    };
+    const four = names({});
+    const two = names({ decoderStride: 2 });
+    const one = names({ decoderStride: 1 });
+    expect(four.some((n) => n.startsWith('decoder/fine') || n.startsWith('decoder/conv2'))).toBe(false);
+    expect(two.filter((n) => !four.includes(n)).map((n) => n.split('/')[1])).toEqual(expect.arrayContaining(['fine', 'conv2']));
+    expect(one.filter((n) => !two.includes(n)).map((n) => n.split('/')[1])).toEqual(expect.arrayContaining(['pixels', 'conv3']));
+    const dir = path.join(await tempDir(), 'model');
+    const m = buildModel({ ...tiny, decoderStride: 1 }, { seed: 4 });
+    await saveModel(m, dir);
+    const { model: back } = await loadModel(dir);
+    expect(back.config.decoderStride).toBe(1);
+    const x = images(1, 36, 44, 7);
+    expect(Array.from(back.logits(x, false).dataSync())).toEqual(Array.from(m.logits(x, false).dataSync()));
+    [m, back].forEach((v) => v.dispose());
+  });
+
   it('round-trip through model.json + weights.bin with identical predictions', async () => {
     const dir = path.join(await tempDir(), 'model');
     const m = buildModel({ ...tiny, norm: 'batch' }, { seed: 3 });

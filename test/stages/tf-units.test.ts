@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../stages/lib/tf/backend.ts';
 import { augmentedCrop, batchIndices, parseSplitList, stepRng } from '../../stages/lib/tf/data.ts';
-import { softmaxCrossEntropyIgnore } from '../../stages/lib/tf/loss.ts';
+import { lovaszSoftmaxLoss, lovaszWeights, segmentationLoss, softmaxCrossEntropyIgnore } from '../../stages/lib/tf/loss.ts';
 import { accumulate, confusionRows, emptyConfusion, scores } from '../../stages/lib/tf/metrics.ts';
 import { Rng } from '../../stages/lib/tf/rng.ts';
 import { polyLearningRate } from '../../stages/lib/tf/schedule.ts';
@@ -35,6 +35,97 @@ describe('softmax cross-entropy with ignore label', () => {
   it('is 0, not NaN, when every pixel is ignored', () => {
     const got = softmaxCrossEntropyIgnore(tf.tensor4d(logits.flat(), [1, 1, 3, 2]), tf.tensor3d([[[255, 255, 255]]], [1, 1, 3], 'int32'));
     expect(got.dataSync()[0]).toBe(0);
+  });
+});
+
+describe('the Lovász-softmax loss', () => {
+  // 2 images of 3x3 pixels, 3 classes; a few pixels ignored (255); class 2 absent from the labels.
+  // Made in the tests: the backend is chosen in beforeAll.
+  let labels: tf.Tensor3D;
+  let logits: tf.Tensor4D;
+  beforeAll(() => {
+    labels = tf.tensor3d([0, 0, 1, 1, 255, 0, 1, 1, 0, 0, 1, 255, 0, 0, 1, 1, 1, 0], [2, 3, 3], 'int32');
+    logits = tf.tensor4d(
+      Array.from({ length: 54 }, (_, i) => Math.sin(i * 1.7) * 2),
+      [2, 3, 3, 3],
+    );
+  });
+  const losses = { lovasz: lovaszSoftmaxLoss };
+
+  for (const [name, f] of Object.entries(losses)) {
+    it(`${name}: its gradient matches finite differences, and is 0 at ignored pixels`, async () => {
+      const g = await tf.grad((x: tf.Tensor) => f(x as tf.Tensor4D, labels))(logits).data();
+      const base = await logits.data();
+      const at = (delta: number, i: number): number => {
+        const a = Float32Array.from(base);
+        a[i] = a[i]! + delta;
+        return f(tf.tensor4d(a, logits.shape), labels).dataSync()[0]!;
+      };
+      for (let i = 0; i < 54; i++) {
+        const pixel = Math.floor(i / 3);
+        if (pixel === 4 || pixel === 11) expect(g[i]).toBe(0);
+        else expect(g[i]).toBeCloseTo((at(1e-3, i) - at(-1e-3, i)) / 2e-3, 3);
+      }
+    });
+
+    it(`${name}: is near 0 for a confident right answer, near 1 for a confident wrong one; ignores absent classes`, () => {
+      const lab = labels.dataSync();
+      const oneHot = (shift: number) =>
+        tf.tensor4d(Array.from(lab).flatMap((l) => [0, 1, 2].map((c) => (l !== 255 && c === (l + shift) % 3 ? 20 : 0))), [2, 3, 3, 3]);
+      expect(f(oneHot(0), labels).dataSync()[0]).toBeLessThan(1e-6);
+      // Every pixel called the next class: IoU 0 for both present classes (class 2's absence is not scored).
+      expect(f(oneHot(1), labels).dataSync()[0]).toBeGreaterThan(0.99);
+    });
+  }
+
+  it('the Lovász loss equals 1 - IoU when the probabilities are hard 0/1', () => {
+    // Class 0: truth on pixels 0-3, predicted on 0, 1, 2 and 5: IoU 3/5. Class 1: truth on 4 and 5, predicted
+    // on 3 and 4: IoU 1/3. The mean of 1 - IoU over the two classes: (2/5 + 2/3) / 2 = 8/15.
+    const lab = tf.tensor3d([0, 0, 0, 0, 1, 1], [1, 1, 6], 'int32');
+    const pred = [0, 0, 0, 1, 1, 0];
+    const hard = tf.tensor4d(pred.flatMap((c) => [0, 1].map((k) => (k === c ? 30 : -30))), [1, 1, 6, 2]);
+    expect(lovaszSoftmaxLoss(hard, lab).dataSync()[0]).toBeCloseTo(8 / 15, 4);
+  });
+
+  it('sorts many pixels as a plain comparison sort would (the weights of a naive implementation)', () => {
+    const rng = new Rng(5);
+    const P = 5000;
+    const C = 2;
+    const errors = new Float32Array(P * C);
+    const truth = new Float32Array(P * C);
+    for (let i = 0; i < P; i++) {
+      const y = rng.next() < 0.3 ? 1 : 0;
+      truth[i * C + y] = 1;
+      // Some ties (rounded errors) and some ignored pixels (-1).
+      for (let c = 0; c < C; c++) errors[i * C + c] = i % 97 === 0 ? -1 : Math.round(rng.next() * 4000) / 4000;
+    }
+    let want = 0;
+    const wantGrad = new Float64Array(P * C);
+    for (let c = 0; c < C; c++) {
+      const idx = [...Array(P).keys()].filter((i) => errors[i * C + c]! >= 0);
+      idx.sort((a, b) => errors[b * C + c]! - errors[a * C + c]! || b - a);
+      const pos = idx.reduce((n, i) => n + truth[i * C + c]!, 0);
+      let cp = 0;
+      let cn = 0;
+      let prev = 0;
+      for (const i of idx) {
+        cp += truth[i * C + c]!;
+        cn += 1 - truth[i * C + c]!;
+        const jac = 1 - (pos - cp) / (pos + cn);
+        wantGrad[i * C + c] = (jac - prev) / C;
+        want += (errors[i * C + c]! * (jac - prev)) / C;
+        prev = jac;
+      }
+    }
+    const got = lovaszWeights(errors, truth, C);
+    expect(got.value).toBeCloseTo(want, 9);
+    for (let i = 0; i < P * C; i++) expect(got.grad[i]).toBeCloseTo(wantGrad[i]!, 6);
+  });
+
+  it('segmentationLoss adds it to cross-entropy', () => {
+    const ce = softmaxCrossEntropyIgnore(logits, labels).dataSync()[0]!;
+    expect(segmentationLoss('crossentropy', logits, labels).dataSync()[0]).toBeCloseTo(ce, 6);
+    expect(segmentationLoss('crossentropy+lovasz', logits, labels).dataSync()[0]).toBeCloseTo(ce + lovaszSoftmaxLoss(logits, labels).dataSync()[0]!, 5);
   });
 });
 

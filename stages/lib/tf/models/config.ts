@@ -23,6 +23,11 @@ export interface ModelConfig {
   norm: NormKind;
   /** ASPP channels (256 in DeepLab v3+). */
   asppChannels: number;
+  /**
+   * Stride of the decoder's output: 4 (DeepLab v3+), 2 with a second skip from the trunk's stride-2
+   * features, 1 with a third from a conv on the image. Absent = 4.
+   */
+  decoderStride?: 4 | 2 | 1;
   /** Decoder channels (256 in DeepLab v3+); the low-level projection is 48 as in the paper. */
   decoderChannels: number;
   /** DeepLab v3+ only; absent in models saved before it existed = `norm`. */
