@@ -30,7 +30,7 @@ export { biasAct, groupNormAct, type GroupNormAttrs } from './group-norm.ts';
 export { convBiasAct, hasConvBiasAct, trainsDilatedDepthwise, type ConvBiasActAttrs } from './conv-bias-act.ts';
 import { SGD_MOMENTUM, cpuSgdMomentum, wasmSgdMomentum } from './sgd.ts';
 export { sgdMomentumStep, type SgdAttrs } from './sgd.ts';
-import { ADAM, adamKernelFunc } from './adam.ts';
+import { ADAM, cpuAdam, wasmAdam } from './adam.ts';
 import { SOFTMAX_CE, softmaxCEKernel } from './softmax-ce.ts';
 export { softmaxCrossEntropy } from './softmax-ce.ts';
 export { adamStep, type AdamAttrs } from './adam.ts';
@@ -62,7 +62,7 @@ const wasmKernels: ReadonlyArray<readonly [string, KernelFunc]> = [
   [CONV_BIAS_ACT, wasmConvBiasAct],
   [ACT_GRAD, wasmActGrad],
   [SGD_MOMENTUM, wasmSgdMomentum],
-  [ADAM, adamKernelFunc],
+  [ADAM, wasmAdam],
   [SOFTMAX_CE, softmaxCEKernel],
 ];
 
@@ -143,7 +143,7 @@ export function registerFastCpuKernels(): void {
   install(CONV_BIAS_ACT, 'cpu', cpuConvBiasAct);
   install(ACT_GRAD, 'cpu', cpuActGrad);
   install(SGD_MOMENTUM, 'cpu', cpuSgdMomentum);
-  install(ADAM, 'cpu', adamKernelFunc);
+  install(ADAM, 'cpu', cpuAdam);
   install(SOFTMAX_CE, 'cpu', softmaxCEKernel);
   registerGroupNormGradient();
   registerConvBiasActGradient();

@@ -21,6 +21,10 @@ export interface SimdKernels {
     kh: number, kw: number, sh: number, sw: number, top: number, left: number, dh: number, dw: number,
   ): void;
   sgd_momentum(w: number, acc: number, g: number, wOut: number, accOut: number, n: number, momentum: number, wd: number, rate: number, decay: number): void;
+  adam(
+    w: number, m: number, v: number, g: number, wOut: number, mOut: number, vOut: number, n: number,
+    b1: number, ob1: number, b2: number, ob2: number, eps: number, wd: number, step: number, decay: number,
+  ): void;
   copy_rows(src: number, srcStride: number, dst: number, dstStride: number, rows: number, bytes: number): void;
   pack_panels(b: number, bp: number, k: number, n: number): void;
   pack_panels_t(w: number, bp: number, k: number, n: number): void;

@@ -354,6 +354,62 @@
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $tail))))
 
+  ;; Adam, as tfjs's ops compute it (each operation rounded to float32, no fused multiply-add,
+  ;; so the result is the same to the bit as adam.ts's JavaScript loop): g' = g + w * wd (when
+  ;; decay), m' = m b1 + g' ob1, v' = v b2 + g'^2 ob2, w' = w - (m' step) / (sqrt(v') + eps),
+  ;; over n values (any n). ob1 = 1 - b1 and ob2 = 1 - b2 come rounded from the caller, as tfjs
+  ;; rounds its scalars. Memory-bound: seven streams of n floats.
+  (func (export "adam")
+    (param $w i32) (param $m i32) (param $v i32) (param $g i32) (param $wOut i32) (param $mOut i32) (param $vOut i32) (param $n i32)
+    (param $b1 f32) (param $ob1 f32) (param $b2 f32) (param $ob2 f32) (param $eps f32) (param $wd f32) (param $step f32) (param $decay i32)
+    (local $i i32) (local $n4 i32)
+    (local $B1 v128) (local $OB1 v128) (local $B2 v128) (local $OB2 v128) (local $E v128) (local $D v128) (local $S v128)
+    (local $wv v128) (local $gv v128) (local $mv v128) (local $vv v128)
+    (local $ws f32) (local $gs f32) (local $ms f32) (local $vs f32)
+    (local.set $B1 (f32x4.splat (local.get $b1)))
+    (local.set $OB1 (f32x4.splat (local.get $ob1)))
+    (local.set $B2 (f32x4.splat (local.get $b2)))
+    (local.set $OB2 (f32x4.splat (local.get $ob2)))
+    (local.set $E (f32x4.splat (local.get $eps)))
+    (local.set $D (f32x4.splat (local.get $wd)))
+    (local.set $S (f32x4.splat (local.get $step)))
+    (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n4)))
+        (local.set $wv (v128.load (i32.add (local.get $w) (local.get $i))))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $i))))
+        (if (local.get $decay) (then (local.set $gv (f32x4.add (local.get $gv) (f32x4.mul (local.get $wv) (local.get $D))))))
+        (local.set $mv (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $m) (local.get $i))) (local.get $B1))
+                                  (f32x4.mul (local.get $gv) (local.get $OB1))))
+        (local.set $vv (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $v) (local.get $i))) (local.get $B2))
+                                  (f32x4.mul (f32x4.mul (local.get $gv) (local.get $gv)) (local.get $OB2))))
+        (v128.store (i32.add (local.get $mOut) (local.get $i)) (local.get $mv))
+        (v128.store (i32.add (local.get $vOut) (local.get $i)) (local.get $vv))
+        (v128.store (i32.add (local.get $wOut) (local.get $i))
+          (f32x4.sub (local.get $wv)
+            (f32x4.div (f32x4.mul (local.get $mv) (local.get $S)) (f32x4.add (f32x4.sqrt (local.get $vv)) (local.get $E)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $next)))
+    (local.set $n4 (i32.shl (local.get $n) (i32.const 2)))
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $i) (local.get $n4)))
+        (local.set $ws (f32.load (i32.add (local.get $w) (local.get $i))))
+        (local.set $gs (f32.load (i32.add (local.get $g) (local.get $i))))
+        (if (local.get $decay) (then (local.set $gs (f32.add (local.get $gs) (f32.mul (local.get $ws) (local.get $wd))))))
+        (local.set $ms (f32.add (f32.mul (f32.load (i32.add (local.get $m) (local.get $i))) (local.get $b1))
+                                (f32.mul (local.get $gs) (local.get $ob1))))
+        (local.set $vs (f32.add (f32.mul (f32.load (i32.add (local.get $v) (local.get $i))) (local.get $b2))
+                                (f32.mul (f32.mul (local.get $gs) (local.get $gs)) (local.get $ob2))))
+        (f32.store (i32.add (local.get $mOut) (local.get $i)) (local.get $ms))
+        (f32.store (i32.add (local.get $vOut) (local.get $i)) (local.get $vs))
+        (f32.store (i32.add (local.get $wOut) (local.get $i))
+          (f32.sub (local.get $ws)
+            (f32.div (f32.mul (local.get $ms) (local.get $step)) (f32.add (f32.sqrt (local.get $vs)) (local.get $eps)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $tail))))
+
   ;; Copies `rows` rows of `bytes` bytes from src (rows srcStride bytes apart) to dst (dstStride
   ;; apart): concatenation and splitting along the channel axis, any dtype.
   (func (export "copy_rows")
