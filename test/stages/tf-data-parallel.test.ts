@@ -58,6 +58,8 @@ describe('data-parallel training on two cores', () => {
     const dp = await DataParallel.start(model, bn, optimizer, opt);
     try {
       await expect(dp.step(images, labels, 0.01)).rejects.toThrow(/group norm only/);
+      // Nor a loss that does not split into halves.
+      await expect(dp.step(images, labels, 0.01, undefined, 'crossentropy+lovasz')).rejects.toThrow(/crossentropy only/);
     } finally {
       await dp.close();
       model.dispose();

@@ -16,7 +16,7 @@
 import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { entryModule, startWorker } from '../../../src/stage-api.ts';
-import { softmaxCrossEntropyIgnore, IGNORE_LABEL } from './loss.ts';
+import { softmaxCrossEntropyIgnore, IGNORE_LABEL, type LossKind } from './loss.ts';
 import type { ModelConfig, SegModel } from './models/index.ts';
 import type { Optimizer, OptimizerConfig } from './optimizer.ts';
 
@@ -118,8 +118,13 @@ export class DataParallel {
     });
   }
 
-  /** One optimisation step on `images` [N, H, W, 3] and `labels` [N, H, W]; returns the batch's loss before the update. */
-  async step(images: tf.Tensor4D, labels: tf.Tensor3D, lr: number, classWeights?: number[]): Promise<number> {
+  /**
+   * One optimisation step on `images` [N, H, W, 3] and `labels` [N, H, W]; returns the batch's loss before the update.
+   * Cross-entropy only: it is a weighted mean over pixels, so the halves' gradients add up to the batch's. The
+   * Lovász term ranks the errors of the whole batch together, and two halves ranked apart would train another loss.
+   */
+  async step(images: tf.Tensor4D, labels: tf.Tensor3D, lr: number, classWeights?: number[], lossKind: LossKind = 'crossentropy'): Promise<number> {
+    if (lossKind !== 'crossentropy') throw new Error(`data-parallel training supports loss: crossentropy only, not ${lossKind} (its Lovász term ranks the whole batch's errors together)`);
     const n = images.shape[0];
     const mine = Math.ceil(n / 2);
     const labelValues = labels.dataSync() as Int32Array;
