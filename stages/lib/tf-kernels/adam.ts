@@ -14,8 +14,9 @@ import { ptr, simdKernels } from './wasm-simd.ts';
  * quotient or square root computed in double precision and rounded once is
  * the correctly rounded float32 result), so the weights are the same to the bit.
  * On wasm the same loop runs in WebAssembly SIMD (simd/kernels.wat): in
- * JavaScript it was a sixth of a production training step (21 of 127 ms at
- * batch 4 of 96x96), Math.fround and the division costing ~8 ns a value.
+ * JavaScript it was a sixth of the default pipeline's training step (21-23 of
+ * 132 ms at batch 4 of 96x96, bench/default-step-profile.ts), Math.fround and
+ * the division costing ~8 ns a value.
  */
 
 export const ADAM = 'PipeAdam';
