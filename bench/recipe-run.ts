@@ -16,6 +16,8 @@ const over = JSON.parse(json!);
 const set = over.set ?? 'bright';
 const evalOnly = over.evalOnly === true; // evaluate an earlier trial's model again
 const flip = over.flip === true; // evaluate with mirrored test images too
+const crf = over.crf ?? false; // evaluate with the CRF (true, or its settings)
+delete over.crf;
 const samples = typeof over.samples === 'number' ? over.samples : 0; // overlays to look at
 delete over.samples;
 delete over.set;
@@ -35,9 +37,9 @@ const tt = (performance.now() - t0) / 1000;
 for (const spec of tests.length ? tests : ['bright']) {
   // `set:list` evaluates on another split, e.g. `bright:train` to see how well the model fits its own data.
   const [t, split = 'test'] = spec.split(':') as [string, string?];
-  const ep = evaluateParams.parse({ model: `xmodels/${name}`, images: t === 'dark-deglared' ? 'work/deglared/dark/images' : `data/synth/${t}/images`, labels: `work/labels/${t === 'dark-deglared' ? 'dark' : t}`, list: `data/synth/${t === 'dark-deglared' ? 'dark' : t}/${split}.txt`, out: `xresults/${name}-${t}-${split}`, backend: 'wasm', samples, flip });
+  const ep = evaluateParams.parse({ model: `xmodels/${name}`, images: t === 'dark-deglared' ? 'work/deglared/dark/images' : `data/synth/${t}/images`, labels: `work/labels/${t === 'dark-deglared' ? 'dark' : t}`, list: `data/synth/${t === 'dark-deglared' ? 'dark' : t}/${split}.txt`, out: `xresults/${name}-${t}-${split}`, backend: 'wasm', samples, flip, crf });
   const t1 = performance.now();
   await evaluate.run(mk(ep) as never);
   const m = JSON.parse(await readFile(path.join(root!, `xresults/${name}-${t}-${split}/metrics.json`), 'utf8'));
-  console.log(`RESULT ${name} ${JSON.stringify(over)}${flip ? ' flip' : ''} test=${spec} mIoU=${(m.meanIoU * 100).toFixed(1)} iou=${JSON.stringify(Object.fromEntries(Object.entries(m.iou).map(([k, v]) => [k, +(100 * (v as number)).toFixed(1)])))} trainS=${tt.toFixed(0)} s/step=${(tt / p.steps).toFixed(3)} evalS=${((performance.now() - t1) / 1000).toFixed(0)} images=${m.images}`);
+  console.log(`RESULT ${name} ${JSON.stringify(over)}${flip ? ' flip' : ''}${crf ? ` crf=${JSON.stringify(crf)}` : ''} test=${spec} mIoU=${(m.meanIoU * 100).toFixed(1)} iou=${JSON.stringify(Object.fromEntries(Object.entries(m.iou).map(([k, v]) => [k, +(100 * (v as number)).toFixed(1)])))} trainS=${tt.toFixed(0)} s/step=${(tt / p.steps).toFixed(3)} evalS=${((performance.now() - t1) / 1000).toFixed(0)} images=${m.images}`);
 }

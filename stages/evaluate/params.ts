@@ -1,6 +1,7 @@
 /** Parameters of the `evaluate` stage. */
 import { z } from 'zod';
 import { classNamesSchema, colourListSchema } from '../lib/image/palette.ts';
+import { crfParamsSchema } from '../lib/tf/crf.ts';
 
 export const evaluateParams = z
   .object({
@@ -30,6 +31,13 @@ export const evaluateParams = z
      * inference time). The training stage mirrors its crops, so the model has seen both.
      */
     flip: z.boolean().default(false),
+    /**
+     * Refine each prediction with a CRF over the image's colours (DeepLab v1/v2's post-processing; see
+     * stages/lib/tf/crf.ts): `true` for the defaults (chosen on 320 held-out rendered scenes at 128x128,
+     * stages/train/README.md), or the settings. Its sigmas are in pixels and 0-255 colour units: scale
+     * `radius` and the spatial sigmas with much larger images.
+     */
+    crf: z.union([z.boolean(), crfParamsSchema]).default(false),
     /** Number of images (evenly spread over the list) that get an overlay. */
     samples: z.number().int().min(0).default(8),
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),

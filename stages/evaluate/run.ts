@@ -12,6 +12,7 @@ import { extendPalette } from '../lib/image/palette.ts';
 import { decodeLabel, decodeRGB, pairSamples, sizeMismatch, toInput } from '../lib/tf/data.ts';
 import { addCounts, checkLabelSet, checkModelClasses, emptyCounts, labelSpec, repoName, type ModelClasses } from '../lib/tf/labels.ts';
 import { loadModel } from '../lib/tf/io-handler.ts';
+import { crfClasses, crfParamsSchema } from '../lib/tf/crf.ts';
 import { accumulate, confusionRows, emptyConfusion, scores } from '../lib/tf/metrics.ts';
 import type { EvaluateParams } from './params.ts';
 import { writeErrorMap, writeOverlay, writePrediction } from './render.ts';
@@ -57,15 +58,25 @@ export async function runEvaluation(ctx: StageContext<EvaluateParams>): Promise<
     const wrongShare: Record<string, string> = {};
     const overlays = sampleIndices(samples.length, p.samples);
     const cm = emptyConfusion(C);
+    const crf = p.crf === true ? crfParamsSchema.parse({}) : p.crf === false ? null : p.crf;
     for (const [i, s] of samples.entries()) {
       if (ctx.signal.aborted) throw new FailureError(failure('killed', `evaluation stopped after ${i} images`, { stage: ctx.stage }));
       const [image, label] = await Promise.all([decodeRGB(s.image), decodeLabel(s.label, spec, repo(s.label))]);
       if (image.width !== label.width || image.height !== label.height) throw sizeMismatch(s, image, label, repo);
       addCounts(counts, label);
       // Each image at its own size: no resizing, so the scores are over the labels as drawn.
-      const pred = tf.tidy(() => model.classify(tf.tensor4d(toInput(image), [1, image.height, image.width, 3]), { flip: p.flip }));
-      const classes = (await pred.data()) as Int32Array;
-      pred.dispose();
+      const x = () => tf.tensor4d(toInput(image), [1, image.height, image.width, 3]);
+      let classes: Int32Array;
+      if (crf) {
+        const z = tf.tidy(() => model.scores(x(), { flip: p.flip }));
+        const logits = (await z.data()) as Float32Array;
+        z.dispose();
+        classes = crfClasses(logits, image.data, image.width, image.height, C, crf);
+      } else {
+        const pred = tf.tidy(() => model.classify(x(), { flip: p.flip }));
+        classes = (await pred.data()) as Int32Array;
+        pred.dispose();
+      }
       accumulate(cm, label.data, classes);
       const predFile = path.join(out, 'pred', `${s.stem}.png`);
       if (s.stem.includes('/')) await mkdir(path.dirname(predFile), { recursive: true });
@@ -99,6 +110,8 @@ export async function runEvaluation(ctx: StageContext<EvaluateParams>): Promise<
       backend: backend.value.name,
       // Scores with mirrored test images added are not comparable with single-pass ones: say which.
       testTimeFlip: p.flip,
+      // Likewise with and without the CRF: its settings, or null.
+      crf,
       ...(warnings.length ? { warnings } : {}),
     };
     await writeFileAtomic(path.join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');

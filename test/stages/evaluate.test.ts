@@ -8,6 +8,7 @@ import { evaluateParams } from '../../stages/evaluate/params.ts';
 import { sampleIndices } from '../../stages/evaluate/run.ts';
 import { extendPalette } from '../../stages/lib/image/palette.ts';
 import { selectBackend } from '../../stages/lib/tf/backend.ts';
+import { crfParamsSchema } from '../../stages/lib/tf/crf.ts';
 import { saveModel } from '../../stages/lib/tf/io-handler.ts';
 import { buildModel } from '../../stages/lib/tf/models/index.ts';
 import { makeCtx, makeDataset, tempDir } from './tf-fixtures.ts';
@@ -83,6 +84,21 @@ describe('evaluate stage', () => {
     const captions = JSON.parse(await readFile(path.join(root, 'eval/m/samples.json'), 'utf8')) as Record<string, string>;
     expect(Object.keys(captions).sort()).toEqual(['img00', 'img01']);
     expect(captions.img00).toMatch(/^\d+\.\d% wrong$/);
+  });
+
+  it('with a CRF, says so in metrics.json; with its weights at 0 it predicts what the plain argmax does', async () => {
+    await run({ out: 'eval/plain', flip: true });
+    await run({ out: 'eval/crf0', flip: true, crf: { appearance: { weight: 0 }, smoothness: { weight: 0 } } });
+    await run({ out: 'eval/crf', flip: true, crf: true });
+    const read = async (d: string) => JSON.parse(await readFile(path.join(root, d, 'metrics.json'), 'utf8'));
+    const [plain, crf0, crf] = await Promise.all(['eval/plain', 'eval/crf0', 'eval/crf'].map(read));
+    expect(plain.crf).toBeNull();
+    expect(crf0.confusion).toEqual(plain.confusion);
+    expect(crf.crf).toEqual(crfParamsSchema.parse({}));
+    expect(crf.testTimeFlip).toBe(true);
+    // The untrained model's speckled prediction is smoothed along the image's colours: it changes.
+    expect(crf.confusion).not.toEqual(plain.confusion);
+    expect(evaluateParams.safeParse({ model: 'm', images: 'i', labels: 'l', out: 'o', crf: { radius: 0 } }).success).toBe(false);
   });
 
   it('refuses class names that do not match the model', async () => {

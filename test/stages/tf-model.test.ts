@@ -50,6 +50,18 @@ describe('models', () => {
     m.dispose();
   });
 
+  it('scores with flip are the mean of the logits of the image and of its mirror image mirrored back; classify is their argmax', () => {
+    const m = buildModel(tiny, { seed: 3 });
+    const x = images(1, 40, 36, 4);
+    const a = m.logits(x, false).dataSync();
+    const b = tf.reverse(m.logits(tf.reverse(x, 2), false), 2).dataSync();
+    const s = m.scores(x, { flip: true }).dataSync();
+    for (let i = 0; i < s.length; i += 97) expect(s[i]).toBeCloseTo((a[i]! + b[i]!) / 2, 5);
+    expect(Array.from(m.scores(x).dataSync())).toEqual(Array.from(a));
+    expect(Array.from(m.classify(x, { flip: true }).dataSync())).toEqual(Array.from(tf.argMax(m.scores(x, { flip: true }), 3).dataSync()));
+    m.dispose();
+  });
+
   it('is initialised deterministically from the seed', () => {
     const a = buildModel(tiny, { seed: 5 });
     const b = buildModel(tiny, { seed: 5 });

@@ -25,6 +25,8 @@ export interface SegModel {
    * add the mirrored-back logits (test-time augmentation, as DeepLab's evaluation with flipped inputs).
    */
   classify(x: tf.Tensor4D, opts?: { flip?: boolean }): tf.Tensor3D;
+  /** Inference-mode logits `[N, H, W, C]`; with `flip`, the mean of the image's and its mirror image's. */
+  scores(x: tf.Tensor4D, opts?: { flip?: boolean }): tf.Tensor4D;
   dispose(): void;
 }
 
@@ -63,10 +65,14 @@ export function buildModel(
       return forward(config, { store, norm: config.norm, training, updates }, x);
     },
     classify(x, opts = {}) {
+      return tf.tidy(() => tf.argMax(this.scores(x, opts), 3) as tf.Tensor3D);
+    },
+    scores(x, opts = {}) {
       return tf.tidy(() => {
-        let z = this.logits(x, false);
-        if (opts.flip) z = tf.add(z, tf.reverse(this.logits(tf.reverse(x, 2), false), 2));
-        return tf.argMax(z, 3) as tf.Tensor3D;
+        const z = this.logits(x, false);
+        if (!opts.flip) return z;
+        // The mean, not the sum: a CRF reads these as unary scores, whose scale its weights are tuned against.
+        return tf.mul(tf.add(z, tf.reverse(this.logits(tf.reverse(x, 2), false), 2)), 0.5) as tf.Tensor4D;
       });
     },
     dispose() {
