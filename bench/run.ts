@@ -26,6 +26,8 @@ const ALL: Record<string, string[]> = {
   study: ['study.ts'],
   // Seconds per training step of the default model by frozen depth (ImageNet trunk), old default as yardstick.
   'trunk-step': ['trunk-step.ts'],
+  // What evaluate's CRF costs per 128x128 image beside the inference it refines.
+  crf: ['crf.ts', '128'],
   remote: ['remote.ts', '--files', '3000', '--models', '4', '--noop', '10000'],
 };
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(ALL);
