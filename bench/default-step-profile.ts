@@ -16,11 +16,11 @@ await tf.setBackend('wasm');
 registerWasmTrainingKernels();
 const p = trainParams.parse({ images: '-', labels: '-', list: '-', out: '-', optimizer: 'adam', lr: 0.003, decoderStride: Number(process.env.DS ?? 2), loss: process.env.LOSS ?? 'crossentropy+lovasz', batch: 4, crop: 96 });
 const s = prodSetup(96, 4, p);
-const step = () => trainStep(s.model, s.optimizer, s.images, s.labels, 0.003, undefined, p.loss);
+const step = () => trainStep(s.model, s.optimizer, s.images, s.labels, p.lr, undefined, p.loss);
 for (let i = 0; i < 5; i++) step();
 const t0 = performance.now(); for (let i = 0; i < 20; i++) step(); console.log('ms/step', ((performance.now() - t0) / 20).toFixed(1));
 const prof = new KernelProfiler('wasm');
-let best = Infinity; let rows: any[] = [];
+let best = Infinity; let rows: ReturnType<typeof sumByKernel> = [];
 for (let r = 0; r < 5; r++) { prof.reset(); const w = prof.measure(() => void step()); if (w < best) { best = w; rows = sumByKernel(prof.byShape()); } }
 const ink = rows.reduce((a, r) => a + r.ms, 0);
 console.log('wall', best.toFixed(1), 'in kernels', ink.toFixed(1));

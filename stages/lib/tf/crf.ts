@@ -59,11 +59,11 @@ function halfWindow(radius: number): [number, number][] {
 }
 
 /**
- * Class probabilities after mean-field inference, `[H * W * C]` (pixel-major, as tfjs's NHWC).
- * `logits` `[H * W * C]` are the model's scores (mean logits when several passes were added);
- * `rgb` `[H * W * 3]` the image as 0-255 values.
+ * Mean-field inference: the class probabilities as one plane of `H * W` per class.
+ * `logits` `[H * W * C]` are the model's scores, pixel-major as tfjs's NHWC (mean logits when several passes
+ * were added); `rgb` `[H * W * 3]` the image as 0-255 values.
  */
-export function crfMarginals(logits: Float32Array, rgb: ArrayLike<number>, width: number, height: number, classes: number, p: CrfParams): Float32Array {
+function meanField(logits: Float32Array, rgb: ArrayLike<number>, width: number, height: number, classes: number, p: CrfParams): Float32Array[] {
   const n = width * height;
   const C = classes;
   if (logits.length !== n * C) throw new Error(`crf: ${logits.length} scores for ${width}x${height} pixels and ${C} classes`);
@@ -78,8 +78,10 @@ export function crfMarginals(logits: Float32Array, rgb: ArrayLike<number>, width
     const d2 = dy * dy + dx * dx;
     const wa = p.appearance.weight * Math.exp(-d2 * ia);
     const ws = p.smoothness.weight * Math.exp(-d2 * is);
+    const x0 = Math.max(0, -dx);
+    const x1 = Math.min(width, width - dx);
     for (let y = 0; y < height - dy; y++) {
-      for (let x = Math.max(0, -dx); x < Math.min(width, width - dx); x++) {
+      for (let x = x0; x < x1; x++) {
         const i = y * width + x;
         const j = i + dy * width + dx;
         const r = rgb[3 * i]! - rgb[3 * j]!;
@@ -117,8 +119,14 @@ export function crfMarginals(logits: Float32Array, rgb: ArrayLike<number>, width
     }
     softmaxInto(q, logits, msg, n, C);
   }
-  const out = new Float32Array(n * C);
-  for (let c = 0; c < C; c++) for (let i = 0; i < n; i++) out[i * C + c] = q[c]![i]!;
+  return q;
+}
+
+/** Class probabilities after the CRF, `[H * W * C]` (pixel-major, as the logits). Arguments as `meanField`. */
+export function crfMarginals(logits: Float32Array, rgb: ArrayLike<number>, width: number, height: number, classes: number, p: CrfParams): Float32Array {
+  const q = meanField(logits, rgb, width, height, classes, p);
+  const out = new Float32Array(width * height * classes);
+  for (let c = 0; c < classes; c++) for (let i = 0; i < width * height; i++) out[i * classes + c] = q[c]![i]!;
   return out;
 }
 
@@ -142,12 +150,18 @@ function softmaxInto(q: Float32Array[], logits: Float32Array, msg: Float32Array[
 
 /** The most probable class per pixel after the CRF (ties to the lower index, as argMax). */
 export function crfClasses(logits: Float32Array, rgb: ArrayLike<number>, width: number, height: number, classes: number, p: CrfParams): Int32Array {
-  const q = crfMarginals(logits, rgb, width, height, classes, p);
+  // Straight from the class planes: no pixel-major copy of the probabilities on evaluate's per-image path.
+  const q = meanField(logits, rgb, width, height, classes, p);
   const out = new Int32Array(width * height);
-  for (let i = 0; i < out.length; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (q[i * classes + c]! > q[i * classes + best]!) best = c;
-    out[i] = best;
+  const best = new Float32Array(q[0]!);
+  for (let c = 1; c < classes; c++) {
+    const qc = q[c]!;
+    for (let i = 0; i < out.length; i++) {
+      if (qc[i]! > best[i]!) {
+        best[i] = qc[i]!;
+        out[i] = c;
+      }
+    }
   }
   return out;
 }
